@@ -1,0 +1,228 @@
+//! Parsing of `#[experiment(...)]` and `#[log(...)]` arguments.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Ident, LitInt, LitStr, Token};
+
+use crate::errors::Errors;
+use crate::model::{ExperimentArgs, Kind, LogArgs, Ranks};
+
+const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `crate`";
+const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
+
+/// Parses `name = "...", ranks = ..., crate = path`.
+pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> ExperimentArgs {
+    let parser = |input: ParseStream<'_>| {
+        let mut args = ExperimentArgs::default();
+        while !input.is_empty() {
+            if input.peek(Token![crate]) {
+                let key: Token![crate] = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let path = input.parse()?;
+                if args.krate.replace(path).is_some() {
+                    errors.at(key.span, "duplicate option `crate` in `#[experiment]`");
+                }
+            } else {
+                let key = Ident::parse_any(input)?;
+                input.parse::<Token![=]>()?;
+                match key.to_string().as_str() {
+                    "name" => {
+                        let name: LitStr = input.parse()?;
+                        if args.name.replace(name).is_some() {
+                            errors.at(key.span(), "duplicate option `name` in `#[experiment]`");
+                        }
+                    }
+                    "ranks" => {
+                        let ranks = ranks(input)?;
+                        if args.ranks.replace(ranks).is_some() {
+                            errors.at(key.span(), "duplicate option `ranks` in `#[experiment]`");
+                        }
+                    }
+                    other => {
+                        errors.at(
+                            key.span(),
+                            format_args!(
+                                "unknown option `{other}` in `#[experiment]`; expected one of {EXPERIMENT_OPTIONS}"
+                            ),
+                        );
+                        input.parse::<syn::Expr>()?;
+                    }
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(args)
+    };
+    match parser.parse2(tokens) {
+        Ok(args) => args,
+        Err(e) => {
+            errors.push(e);
+            ExperimentArgs::default()
+        }
+    }
+}
+
+/// Parses the arguments of one `#[log(...)]` attribute. Returns `None` when the attribute is
+/// unusable; every problem found is in `errors`.
+pub fn log_args(attr: &Attribute, errors: &mut Errors) -> Option<LogArgs> {
+    let list = match &attr.meta {
+        syn::Meta::List(list) => list,
+        _ => {
+            errors.at(
+                attr.span(),
+                "`#[log]` needs a kind, like `#[log(metric)]` or `#[log(text, name = \"note\")]`",
+            );
+            return None;
+        }
+    };
+    let parser = |input: ParseStream<'_>| log_args_inner(input, errors);
+    match parser.parse2(list.tokens.clone()) {
+        Ok(args) => args,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<LogArgs>> {
+    if input.is_empty() {
+        return Err(input.error("`#[log]` needs a kind, like `#[log(metric)]`"));
+    }
+    let kind_ident = Ident::parse_any(input)?;
+    if input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            kind_ident.span(),
+            format_args!(
+                "`#[log]` takes the kind first, like `#[log(metric, {kind_ident} = ...)]`"
+            ),
+        ));
+    }
+    let kind = Kind::from_str(&kind_ident.to_string());
+    if kind.is_none() {
+        let kinds: Vec<_> = Kind::ALL
+            .iter()
+            .map(|k| format!("`{}`", k.as_str()))
+            .collect();
+        errors.at(
+            kind_ident.span(),
+            format_args!(
+                "unknown kind `{kind_ident}` in `#[log]`; expected one of {}",
+                kinds.join(", ")
+            ),
+        );
+    }
+    let mut args = LogArgs {
+        kind: kind.unwrap_or(Kind::Metric),
+        kind_span: kind_ident.span(),
+        every: None,
+        step: None,
+        name: None,
+        ranks: None,
+        keep: None,
+    };
+    while !input.is_empty() {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        let key = Ident::parse_any(input)?;
+        input.parse::<Token![=]>()?;
+        let duplicate = match key.to_string().as_str() {
+            "every" => {
+                let lit: LitInt = input.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "`every` takes a positive integer literal, like `every = 10`",
+                    )
+                })?;
+                let value: u64 = lit.base10_parse()?;
+                if value == 0 {
+                    errors.at(
+                        lit.span(),
+                        "`every` must be at least 1: `every = 1` logs every time the site runs",
+                    );
+                }
+                args.every.replace((value.max(1), lit.span())).is_some()
+            }
+            "step" => args.step.replace(input.parse()?).is_some(),
+            "name" => args.name.replace(input.parse()?).is_some(),
+            "ranks" => args.ranks.replace(ranks(input)?).is_some(),
+            "keep" => args.keep.replace(input.parse()?).is_some(),
+            other => {
+                errors.at(
+                    key.span(),
+                    format_args!(
+                        "unknown option `{other}` in `#[log]`; expected one of {LOG_OPTIONS}"
+                    ),
+                );
+                input.parse::<syn::Expr>()?;
+                false
+            }
+        };
+        if duplicate {
+            errors.at(
+                key.span(),
+                format_args!("duplicate option `{key}` in `#[log]`"),
+            );
+        }
+    }
+    Ok(kind.map(|_| args))
+}
+
+/// `all` or `[0, 2]`.
+fn ranks(input: ParseStream<'_>) -> syn::Result<Ranks> {
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let list = Punctuated::<LitInt, Token![,]>::parse_terminated(&content)?;
+        if list.is_empty() {
+            return Err(syn::Error::new(
+                bracket.span.join(),
+                "`ranks` needs at least one rank, like `ranks = [0]`",
+            ));
+        }
+        let ranks = list
+            .iter()
+            .map(|lit| lit.base10_parse::<u32>())
+            .collect::<syn::Result<_>>()?;
+        return Ok(Ranks::List(ranks));
+    }
+    let ident = Ident::parse_any(input)?;
+    if ident == "all" {
+        Ok(Ranks::All)
+    } else {
+        Err(syn::Error::new(
+            ident.span(),
+            "`ranks` takes `all` or a list like `[0, 2]`",
+        ))
+    }
+}
+
+/// The span of an attribute's path, for errors about the attribute as a whole.
+pub fn path_span(attr: &Attribute) -> Span {
+    attr.path().span()
+}
+
+/// Whether `attr` is `#[log(...)]` (also spelled `#[labbook::log(...)]`).
+pub fn is_log(attr: &Attribute) -> bool {
+    is_named(attr, "log")
+}
+
+/// Whether `attr` is `#[config]` on an experiment argument.
+pub fn is_config(attr: &Attribute) -> bool {
+    is_named(attr, "config")
+}
+
+fn is_named(attr: &Attribute, name: &str) -> bool {
+    let path = attr.path();
+    path.segments.last().is_some_and(|s| s.ident == name)
+        && (path.segments.len() == 1
+            || (path.segments.len() == 2 && path.segments[0].ident == "labbook"))
+}

@@ -1,0 +1,50 @@
+//! Procedural macros behind [`labbook`](https://docs.rs/labbook).
+//!
+//! Do not depend on this crate directly: use the re-exports in `labbook::prelude`. The
+//! generated code calls `labbook::__private`, which only the matching `labbook` version
+//! provides.
+//!
+//! The crate is split by phase: [`attr`] parses attribute arguments, [`visit`] walks an
+//! experiment body and turns each `#[log]` statement into a [`model::Site`], [`validate`]
+//! checks what needs the whole experiment, and [`expand`] writes the code.
+
+mod attr;
+mod derive;
+mod errors;
+mod expand;
+mod model;
+mod name;
+mod validate;
+mod visit;
+
+use proc_macro::TokenStream;
+
+/// Turns a function into an experiment: each call is one run with its own directory.
+///
+/// See the `labbook` crate documentation for the arguments and the generated behaviour.
+#[proc_macro_attribute]
+pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::experiment(args.into(), item.into()).into()
+}
+
+/// Marks a statement inside an `#[experiment]` function as a log site.
+///
+/// It is consumed by the enclosing `#[experiment]`; reaching this entry point means the
+/// attribute sits somewhere it cannot work.
+#[proc_macro_attribute]
+pub fn log(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::stray_log(item.into()).into()
+}
+
+/// `#[derive(Serialize)]` through labbook's own copy of serde, so a training crate does not
+/// need `serde` among its dependencies. `#[serde(...)]` attributes work as usual.
+#[proc_macro_derive(Serialize, attributes(serde))]
+pub fn derive_serialize(item: TokenStream) -> TokenStream {
+    derive::derive(item.into(), derive::Trait::Serialize).into()
+}
+
+/// `#[derive(Deserialize)]` through labbook's own copy of serde; see `Serialize`.
+#[proc_macro_derive(Deserialize, attributes(serde))]
+pub fn derive_deserialize(item: TokenStream) -> TokenStream {
+    derive::derive(item.into(), derive::Trait::Deserialize).into()
+}

@@ -1,0 +1,101 @@
+//! What the macros understand of an experiment: its arguments and its log sites, each
+//! keeping the spans that errors point at.
+
+use proc_macro2::Span;
+use syn::{Expr, Ident, LitInt, LitStr, Path};
+
+/// What a site records. Each kind maps to a trait in `labbook::kinds` that says which
+/// types it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Metric,
+    Param,
+    Text,
+    Histogram,
+    Image,
+    Checkpoint,
+    Artifact,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Metric,
+        Kind::Param,
+        Kind::Text,
+        Kind::Histogram,
+        Kind::Image,
+        Kind::Checkpoint,
+        Kind::Artifact,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Metric => "metric",
+            Kind::Param => "param",
+            Kind::Text => "text",
+            Kind::Histogram => "histogram",
+            Kind::Image => "image",
+            Kind::Checkpoint => "checkpoint",
+            Kind::Artifact => "artifact",
+        }
+    }
+
+    pub fn from_str(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Kinds whose runtime support ships in this version; the others parse but are refused.
+    pub fn is_available(self) -> bool {
+        matches!(self, Kind::Metric | Kind::Param | Kind::Text)
+    }
+
+    /// Options this kind accepts besides `name` and `ranks`.
+    pub fn takes_every_and_step(self) -> bool {
+        !matches!(self, Kind::Param)
+    }
+}
+
+/// Which ranks of a distributed job log.
+#[derive(Clone, Debug)]
+pub enum Ranks {
+    All,
+    List(Vec<u32>),
+}
+
+/// `#[experiment(...)]`.
+#[derive(Default)]
+pub struct ExperimentArgs {
+    pub name: Option<LitStr>,
+    pub ranks: Option<Ranks>,
+    pub krate: Option<Path>,
+}
+
+/// `#[log(kind, ...)]`.
+pub struct LogArgs {
+    pub kind: Kind,
+    pub kind_span: Span,
+    pub every: Option<(u64, Span)>,
+    pub step: Option<Expr>,
+    pub name: Option<LitStr>,
+    pub ranks: Option<Ranks>,
+    pub keep: Option<LitInt>,
+}
+
+/// The statement a site sits on.
+pub enum Target {
+    /// `let name = value;`: logs the bound value, the binding stays usable.
+    Let(Ident),
+    /// `value;`: evaluated only when the site fires.
+    Expr(Expr),
+}
+
+/// One `#[log]` statement.
+pub struct Site {
+    /// Position among the experiment's sites; names the site's generated counter.
+    pub index: usize,
+    pub args: LogArgs,
+    pub target: Target,
+    /// The name the value is recorded under, and the token an error about it points at.
+    pub name: String,
+    pub name_span: Span,
+}

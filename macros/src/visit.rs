@@ -1,0 +1,356 @@
+//! Finds the `#[log]` statements of an experiment body, strips the attributes, turns each
+//! into a [`Site`] and asks [`expand::site`] for the code that replaces it.
+//!
+//! The walk descends into nested blocks, loops, `if`/`match` arms and closures (their sites
+//! share the experiment's counters), but not into nested items: a `fn` inside the body runs
+//! outside the experiment's frame, so a `#[log]` there is reported, with `labbook::run()` as
+//! the way to log from it.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Attribute, Block, Expr, Item, Pat, Stmt};
+
+use crate::errors::Errors;
+use crate::expand::{self, Context};
+use crate::model::{Site, Target};
+use crate::{attr, name};
+
+/// Walks one experiment body.
+pub struct Sites<'a> {
+    pub sites: Vec<Site>,
+    errors: &'a mut Errors,
+    context: &'a Context,
+}
+
+impl<'a> Sites<'a> {
+    pub fn new(context: &'a Context, errors: &'a mut Errors) -> Self {
+        Sites {
+            sites: Vec::new(),
+            errors,
+            context,
+        }
+    }
+
+    /// Builds the site for a statement that carried `log_attr`; `None` when it is unusable
+    /// (the errors are recorded and the statement is kept as the user wrote it).
+    fn site(&mut self, log_attr: &Attribute, stmt: &Stmt) -> Option<Site> {
+        let args = attr::log_args(log_attr, self.errors)?;
+        let (target, derived) = match stmt {
+            Stmt::Local(local) => {
+                let ident = match binding(&local.pat) {
+                    Some(ident) => ident,
+                    None => {
+                        self.errors.at(
+                            local.pat.span(),
+                            "`#[log]` on a `let` needs a single name, like `let loss = ...`; \
+                             log each part with its own statement",
+                        );
+                        return None;
+                    }
+                };
+                if local.init.is_none() {
+                    self.errors.at(
+                        ident.span(),
+                        "`#[log]` on a `let` needs a value: `let loss = ...;`",
+                    );
+                    return None;
+                }
+                if local
+                    .init
+                    .as_ref()
+                    .is_some_and(|init| init.diverge.is_some())
+                {
+                    self.errors.at(
+                        local.let_token.span,
+                        "`#[log]` cannot sit on a `let ... else`",
+                    );
+                    return None;
+                }
+                (
+                    Target::Let(ident.clone()),
+                    Some((ident.to_string(), ident.span())),
+                )
+            }
+            Stmt::Expr(expr, Some(_)) => (Target::Expr(expr.clone()), derived_name(expr)),
+            Stmt::Macro(mac) if mac.semi_token.is_some() => {
+                let expr = Expr::Macro(syn::ExprMacro {
+                    attrs: Vec::new(),
+                    mac: mac.mac.clone(),
+                });
+                (Target::Expr(expr), None)
+            }
+            Stmt::Expr(expr, None) => {
+                self.errors.at(
+                    expr.span(),
+                    "a `#[log]` expression must be a statement ending in `;`, not the block's value",
+                );
+                return None;
+            }
+            Stmt::Macro(mac) => {
+                self.errors.at(
+                    mac.span(),
+                    "a `#[log]` expression must be a statement ending in `;`",
+                );
+                return None;
+            }
+            Stmt::Item(item) => {
+                self.errors.at(
+                    item.span(),
+                    "`#[log]` cannot sit on an item; put it on a `let` or an expression statement",
+                );
+                return None;
+            }
+        };
+        let (name, name_span) = match (&args.name, derived) {
+            (Some(lit), _) => (lit.value(), lit.span()),
+            (None, Some(derived)) => derived,
+            (None, None) => {
+                self.errors.at(
+                    stmt.span(),
+                    format_args!(
+                        "this `#[log({})]` expression needs a name: add `name = \"...\"`",
+                        args.kind.as_str()
+                    ),
+                );
+                return None;
+            }
+        };
+        if let Some(problem) = name::problem(&name) {
+            self.errors.at(name_span, problem);
+            return None;
+        }
+        Some(Site {
+            index: self.sites.len(),
+            args,
+            target,
+            name,
+            name_span,
+        })
+    }
+}
+
+impl VisitMut for Sites<'_> {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        for mut stmt in std::mem::take(&mut block.stmts) {
+            let log_attr = take_log_attr(&mut stmt, self.errors);
+            visit_mut::visit_stmt_mut(self, &mut stmt);
+            let Some(log_attr) = log_attr else {
+                block.stmts.push(stmt);
+                continue;
+            };
+            match self.site(&log_attr, &stmt) {
+                Some(site) => {
+                    block.stmts.extend(expand::site(&site, stmt, self.context));
+                    self.sites.push(site);
+                }
+                None => block.stmts.push(stmt),
+            }
+        }
+    }
+
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        let mut stray = Stray {
+            errors: self.errors,
+        };
+        stray.visit_item_mut(item);
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Some(attrs) = expr_attrs(expr) {
+            for attr in take_logs(attrs) {
+                self.errors.at(
+                    attr::path_span(&attr),
+                    "`#[log]` must sit on a statement: a `let` or an expression ending in `;`",
+                );
+            }
+        }
+        visit_mut::visit_expr_mut(self, expr);
+    }
+
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        for attr in take_logs(&mut arm.attrs) {
+            self.errors.at(
+                attr::path_span(&attr),
+                "`#[log]` cannot sit on a `match` arm; put it on a statement inside the arm's block",
+            );
+        }
+        visit_mut::visit_arm_mut(self, arm);
+    }
+}
+
+/// Reports and strips `#[log]` inside a nested item, which the experiment cannot reach.
+struct Stray<'a> {
+    errors: &'a mut Errors,
+}
+
+impl VisitMut for Stray<'_> {
+    fn visit_attributes_mut(&mut self, attrs: &mut Vec<Attribute>) {
+        for attr in take_logs(attrs) {
+            self.errors.at(
+                attr::path_span(&attr),
+                "`#[log]` inside a nested item is outside the experiment; \
+                 log there with `labbook::run()` or move the statement into the experiment body",
+            );
+        }
+    }
+
+    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
+        let attrs = match stmt {
+            Stmt::Local(local) => Some(&mut local.attrs),
+            Stmt::Macro(mac) => Some(&mut mac.attrs),
+            Stmt::Expr(expr, _) => expr_attrs(leftmost(expr)),
+            Stmt::Item(_) => None,
+        };
+        if let Some(attrs) = attrs {
+            self.visit_attributes_mut(attrs);
+        }
+        visit_mut::visit_stmt_mut(self, stmt);
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Some(attrs) = expr_attrs(expr) {
+            self.visit_attributes_mut(attrs);
+        }
+        visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// Removes the `#[log]` attribute from a statement. More than one is an error.
+fn take_log_attr(stmt: &mut Stmt, errors: &mut Errors) -> Option<Attribute> {
+    let attrs = match stmt {
+        Stmt::Local(local) => &mut local.attrs,
+        Stmt::Macro(mac) => &mut mac.attrs,
+        Stmt::Item(item) => item_attrs(item)?,
+        Stmt::Expr(expr, _) => expr_attrs(leftmost(expr))?,
+    };
+    let mut logs = take_logs(attrs).into_iter();
+    let first = logs.next();
+    for extra in logs {
+        errors.at(
+            attr::path_span(&extra),
+            "a statement takes one `#[log]`; bind the value and log it again from a second statement",
+        );
+    }
+    first
+}
+
+fn take_logs(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
+    let (logs, rest) = std::mem::take(attrs).into_iter().partition(attr::is_log);
+    *attrs = rest;
+    logs
+}
+
+/// Outer attributes written before `a + b` or `a = b` belong to the leftmost operand.
+fn leftmost(mut expr: &mut Expr) -> &mut Expr {
+    loop {
+        expr = match expr {
+            Expr::Assign(e) => &mut e.left,
+            Expr::Binary(e) => &mut e.left,
+            Expr::Cast(e) => &mut e.expr,
+            _ => return expr,
+        };
+    }
+}
+
+/// The name a site gets from its expression: `x`, `model.fc1.weight`, `&model.loss`.
+fn derived_name(expr: &Expr) -> Option<(String, Span)> {
+    fn dotted(expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Path(p) if p.qself.is_none() => {
+                let idents: Vec<_> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                Some(idents.join("."))
+            }
+            Expr::Field(f) => {
+                let member = match &f.member {
+                    syn::Member::Named(ident) => ident.to_string(),
+                    syn::Member::Unnamed(index) => index.index.to_string(),
+                };
+                Some(format!("{}.{member}", dotted(&f.base)?))
+            }
+            Expr::Reference(r) => dotted(&r.expr),
+            Expr::Paren(p) => dotted(&p.expr),
+            _ => None,
+        }
+    }
+    Some((dotted(expr)?, expr.span()))
+}
+
+fn binding(pat: &Pat) -> Option<&syn::Ident> {
+    match pat {
+        Pat::Ident(p) if p.subpat.is_none() => Some(&p.ident),
+        Pat::Type(p) => binding(&p.pat),
+        _ => None,
+    }
+}
+
+fn item_attrs(item: &mut Item) -> Option<&mut Vec<Attribute>> {
+    Some(match item {
+        Item::Const(i) => &mut i.attrs,
+        Item::Enum(i) => &mut i.attrs,
+        Item::ExternCrate(i) => &mut i.attrs,
+        Item::Fn(i) => &mut i.attrs,
+        Item::ForeignMod(i) => &mut i.attrs,
+        Item::Impl(i) => &mut i.attrs,
+        Item::Macro(i) => &mut i.attrs,
+        Item::Mod(i) => &mut i.attrs,
+        Item::Static(i) => &mut i.attrs,
+        Item::Struct(i) => &mut i.attrs,
+        Item::Trait(i) => &mut i.attrs,
+        Item::TraitAlias(i) => &mut i.attrs,
+        Item::Type(i) => &mut i.attrs,
+        Item::Union(i) => &mut i.attrs,
+        Item::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
+}
+
+fn expr_attrs(expr: &mut Expr) -> Option<&mut Vec<Attribute>> {
+    Some(match expr {
+        Expr::Array(e) => &mut e.attrs,
+        Expr::Assign(e) => &mut e.attrs,
+        Expr::Async(e) => &mut e.attrs,
+        Expr::Await(e) => &mut e.attrs,
+        Expr::Binary(e) => &mut e.attrs,
+        Expr::Block(e) => &mut e.attrs,
+        Expr::Break(e) => &mut e.attrs,
+        Expr::Call(e) => &mut e.attrs,
+        Expr::Cast(e) => &mut e.attrs,
+        Expr::Closure(e) => &mut e.attrs,
+        Expr::Const(e) => &mut e.attrs,
+        Expr::Continue(e) => &mut e.attrs,
+        Expr::Field(e) => &mut e.attrs,
+        Expr::ForLoop(e) => &mut e.attrs,
+        Expr::Group(e) => &mut e.attrs,
+        Expr::If(e) => &mut e.attrs,
+        Expr::Index(e) => &mut e.attrs,
+        Expr::Infer(e) => &mut e.attrs,
+        Expr::Let(e) => &mut e.attrs,
+        Expr::Lit(e) => &mut e.attrs,
+        Expr::Loop(e) => &mut e.attrs,
+        Expr::Macro(e) => &mut e.attrs,
+        Expr::Match(e) => &mut e.attrs,
+        Expr::MethodCall(e) => &mut e.attrs,
+        Expr::Paren(e) => &mut e.attrs,
+        Expr::Path(e) => &mut e.attrs,
+        Expr::Range(e) => &mut e.attrs,
+        Expr::RawAddr(e) => &mut e.attrs,
+        Expr::Reference(e) => &mut e.attrs,
+        Expr::Repeat(e) => &mut e.attrs,
+        Expr::Return(e) => &mut e.attrs,
+        Expr::Struct(e) => &mut e.attrs,
+        Expr::Try(e) => &mut e.attrs,
+        Expr::TryBlock(e) => &mut e.attrs,
+        Expr::Tuple(e) => &mut e.attrs,
+        Expr::Unary(e) => &mut e.attrs,
+        Expr::Unsafe(e) => &mut e.attrs,
+        Expr::While(e) => &mut e.attrs,
+        Expr::Yield(e) => &mut e.attrs,
+        _ => return None,
+    })
+}

@@ -1,0 +1,67 @@
+//! Experiment tracking for Rust training loops, checked at compile time.
+//!
+//! ```
+//! use labbook::prelude::*;
+//!
+//! #[derive(Serialize)]
+//! struct Hp { lr: f64, steps: usize }
+//!
+//! #[experiment(name = "probe")]
+//! fn train(#[config] hp: &Hp) -> anyhow::Result<f64> {
+//!     let mut total = 0.0;
+//!     for i in 0..hp.steps {
+//!         #[log(metric, every = 10)]
+//!         let loss = 1.0 / (i as f64 + 1.0);
+//!         total += loss;
+//!     }
+//!     #[log(metric)]
+//!     let total_loss = total;
+//!     #[log(text, name = "note")]
+//!     format!("finished {} steps", hp.steps);
+//!     Ok(total)
+//! }
+//! # std::env::set_var("LABBOOK_DIR", std::env::temp_dir().join("labbook-doc"));
+//! # std::env::set_var("LABBOOK_CONSOLE", "off");
+//! train(&Hp { lr: 0.1, steps: 100 }).unwrap();
+//! ```
+//!
+//! Each call of `train` is a run in `runs/probe/<id>/`: `metrics/loss.jsonl` holds the
+//! points at steps 0, 10, …, 90, `metadata/config.json` the `Hp`, `metadata/info.json` the
+//! status, times, command line, host and git commit. See the README for the whole DSL.
+
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod backends;
+mod console;
+mod error;
+mod gate;
+pub mod kinds;
+pub mod launcher;
+mod name;
+mod record;
+mod run;
+pub mod store;
+mod writer;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use inventory;
+pub use labbook_macros::{experiment, log};
+
+pub use crate::error::{Error, Result};
+pub use crate::gate::Ranks;
+pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
+pub use crate::record::{Record, Value};
+pub use crate::run::{run, Git, Info, RankInfo, Run, Status};
+
+/// Everything a training file needs: `use labbook::prelude::*;`.
+pub mod prelude {
+    pub use crate::run::run;
+    pub use crate::{experiment, log, Ranks, Run};
+    pub use labbook_macros::{Deserialize, Serialize};
+    pub use serde::de::Deserialize;
+    pub use serde::ser::Serialize;
+}

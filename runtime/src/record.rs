@@ -1,0 +1,45 @@
+//! What a log site hands to the writer thread.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::name::Name;
+
+/// One logged point.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub name: Name,
+    pub step: u64,
+    /// Wall-clock time of the log call, in seconds since the Unix epoch.
+    pub time: f64,
+    pub value: Value,
+}
+
+/// The payload of a record; its variant is the kind of the stream.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Value {
+    /// A `metric`: NaN and infinities are kept as they are.
+    Scalar(f64),
+    /// A `text`.
+    Text(String),
+    /// A `param`: any serialisable value.
+    Param(serde_json::Value),
+}
+
+impl Value {
+    /// The kind as written in `#[log(kind)]`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Scalar(_) => "metric",
+            Value::Text(_) => "text",
+            Value::Param(_) => "param",
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, as every backend stores wall time.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,287 @@
+//! `metadata/info.json`: what a run was, where it ran, and how it ended. Secrets never get
+//! in: there is no environment dump, and command-line values that look like credentials are
+//! replaced by `<redacted>`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::launcher::Launch;
+
+/// Where a run is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Complete,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Complete => "COMPLETE",
+            Status::Failed => "FAILED",
+        }
+    }
+}
+
+/// The contents of `metadata/info.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Info {
+    pub experiment: String,
+    pub id: u64,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339, UTC.
+    pub start_time: String,
+    /// Seconds since the Unix epoch.
+    pub start_unix: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_unix: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// The `#[experiment]` function and the file it is in.
+    pub function: String,
+    pub source_file: String,
+    pub command: Vec<String>,
+    pub executable: Option<String>,
+    pub working_dir: Option<String>,
+    pub host: String,
+    pub user: Option<String>,
+    pub pid: u32,
+    pub rank: u32,
+    pub world_size: u32,
+    pub launcher: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    pub labbook_version: String,
+    /// labbook's enabled Cargo features.
+    pub features: Vec<String>,
+    /// The backends this run writes to.
+    pub backends: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<Git>,
+    /// Total time log calls waited on a full queue.
+    pub queue_blocked_s: f64,
+    /// Every rank of the job, as each reported itself (rank 0's file only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranks: Vec<RankInfo>,
+}
+
+/// The state of the source tree the run was started from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Git {
+    pub commit: String,
+    /// Uncommitted changes to tracked files.
+    pub dirty: bool,
+}
+
+/// What one rank of a job reports of itself in `metadata/rank<r>.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RankInfo {
+    pub rank: u32,
+    pub host: String,
+    pub pid: u32,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub start_unix: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_unix: Option<f64>,
+}
+
+impl Info {
+    /// Gathers what is known at the start of a run.
+    pub(crate) fn gather(
+        experiment: &str,
+        id: u64,
+        function: &str,
+        file: &str,
+        launch: &Launch,
+        start: f64,
+    ) -> Info {
+        let cwd = std::env::current_dir().ok();
+        Info {
+            experiment: experiment.to_owned(),
+            id,
+            status: Status::Running,
+            error: None,
+            start_time: rfc3339(start),
+            start_unix: start,
+            end_time: None,
+            end_unix: None,
+            duration_s: None,
+            function: function.to_owned(),
+            source_file: file.to_owned(),
+            command: redact(std::env::args()),
+            executable: std::env::current_exe()
+                .ok()
+                .map(|p| p.display().to_string()),
+            working_dir: cwd.as_ref().map(|p| p.display().to_string()),
+            host: host(),
+            user: ["USER", "LOGNAME", "USERNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok()),
+            pid: std::process::id(),
+            rank: launch.rank,
+            world_size: launch.world_size,
+            launcher: launch.launcher.to_owned(),
+            job: launch.job.clone(),
+            labbook_version: env!("CARGO_PKG_VERSION").to_owned(),
+            features: features(),
+            backends: Vec::new(),
+            git: cwd.as_deref().and_then(git),
+            queue_blocked_s: 0.0,
+            ranks: Vec::new(),
+        }
+    }
+
+    pub(crate) fn rank_info(&self) -> RankInfo {
+        RankInfo {
+            rank: self.rank,
+            host: self.host.clone(),
+            pid: self.pid,
+            status: self.status,
+            error: self.error.clone(),
+            start_unix: self.start_unix,
+            end_unix: self.end_unix,
+        }
+    }
+
+    /// Marks the run ended at `end` (seconds since the epoch).
+    pub(crate) fn end(&mut self, status: Status, error: Option<String>, end: f64) {
+        self.status = status;
+        self.error = error;
+        self.end_time = Some(rfc3339(end));
+        self.end_unix = Some(end);
+        self.duration_s = Some((end - self.start_unix).max(0.0));
+    }
+}
+
+pub(crate) fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+fn features() -> Vec<String> {
+    let mut features = Vec::new();
+    if cfg!(feature = "off") {
+        features.push("off".to_owned());
+    }
+    features
+}
+
+fn rfc3339(unix: f64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// The commit and dirty flag of the git work tree holding `dir`, if any.
+fn git(dir: &Path) -> Option<Git> {
+    let run = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = run(&["rev-parse", "HEAD"])?;
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(Git { commit, dirty })
+}
+
+/// Words that mark a command-line option or assignment as a credential.
+const SECRET_WORDS: [&str; 8] = [
+    "token",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "auth",
+    "credential",
+    "pwd",
+];
+const REDACTED: &str = "<redacted>";
+
+/// The command line with credentials replaced: `--api-key=x`, `--token x`, `PASSWORD=x`
+/// and `https://user:pass@host` all lose their secret part.
+pub(crate) fn redact(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let is_secret = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        SECRET_WORDS.iter().any(|w| key.contains(w))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut hide_next = false;
+    for arg in args {
+        if std::mem::take(&mut hide_next) && !arg.starts_with('-') {
+            out.push(REDACTED.to_owned());
+            continue;
+        }
+        if let Some((key, _)) = arg.split_once('=').filter(|(key, _)| is_secret(key)) {
+            out.push(format!("{key}={REDACTED}"));
+        } else if arg.starts_with('-') && is_secret(&arg) {
+            hide_next = true;
+            out.push(arg);
+        } else {
+            out.push(redact_url(&arg));
+        }
+    }
+    out
+}
+
+/// `scheme://user:pass@host` → `scheme://<redacted>@host`.
+fn redact_url(arg: &str) -> String {
+    if let Some((scheme, rest)) = arg.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if !userinfo.contains('/') {
+                return format!("{scheme}://{REDACTED}@{host}");
+            }
+        }
+    }
+    arg.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        redact(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn credentials_never_reach_the_command_line_record() {
+        let out = args(&[
+            "train",
+            "--lr",
+            "0.1",
+            "--api-key=abc",
+            "--token",
+            "xyz",
+            "WANDB_API_KEY=k",
+            "--uri",
+            "https://bob:hunter2@mlflow.example/x",
+            "--password",
+            "--epochs",
+            "3",
+        ]);
+        let joined = out.join(" ");
+        for secret in ["abc", "xyz", "WANDB_API_KEY=k", "hunter2", "bob"] {
+            assert!(!joined.contains(secret), "{secret} in {joined}");
+        }
+        assert!(
+            joined.contains("--lr 0.1") && joined.contains("--epochs 3"),
+            "{joined}"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! A run: one call of an `#[experiment]` function. [`Experiment`] starts and ends it for the
+//! generated code; [`Run`] is the handle users get from [`run()`](crate::run()).
+
+mod active;
+mod experiment;
+mod info;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use self::active::run;
+pub use self::experiment::{Experiment, ExperimentSpec, Outcome};
+pub use self::info::{Git, Info, RankInfo, Status};
+
+use crate::error::{Error, Result};
+use crate::gate::Ranks;
+use crate::kinds::{Metric, Param, Text};
+use crate::name::Name;
+use crate::record::{now, Record, Value};
+use crate::writer::Writer;
+
+/// The state of a live run that log sites hand records to.
+#[doc(hidden)]
+pub struct RunState {
+    experiment: String,
+    id: u64,
+    dir: PathBuf,
+    rank: u32,
+    world_size: u32,
+    writer: Writer,
+    ended: AtomicBool,
+}
+
+impl std::fmt::Debug for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunState")
+            .field("experiment", &self.experiment)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunState {
+    #[inline]
+    pub(crate) fn push(&self, name: Name, step: u64, value: Value) {
+        self.writer.push(Record {
+            name,
+            step,
+            time: now(),
+            value,
+        });
+    }
+
+    pub(crate) fn rank(&self) -> u32 {
+        self.rank
+    }
+}
+
+/// A handle on the active run, for logging from code outside the `#[experiment]` body.
+///
+/// Manual logging goes through the same rank gate as `#[log]` sites: by default only
+/// rank 0 records; [`Run::on_ranks`] widens it.
+///
+/// ```
+/// use labbook::prelude::*;
+///
+/// fn evaluate(step: u64) -> labbook::Result<()> {
+///     run().log_metric("eval/acc", step, 0.93)
+/// }
+///
+/// #[experiment]
+/// fn train() -> labbook::Result<()> {
+///     evaluate(0)
+/// }
+/// # std::env::set_var("LABBOOK_DIR", std::env::temp_dir().join("labbook-doc"));
+/// # std::env::set_var("LABBOOK_CONSOLE", "off");
+/// train().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Run {
+    state: Option<std::sync::Arc<RunState>>,
+    ranks: Ranks,
+}
+
+impl Run {
+    /// Whether a run was active when this handle was taken.
+    pub fn is_active(&self) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(|s| !s.ended.load(Ordering::Relaxed))
+    }
+
+    /// `experiment/id`, e.g. `mnist/3`.
+    pub fn label(&self) -> Option<String> {
+        self.state
+            .as_ref()
+            .map(|s| format!("{}/{}", s.experiment, s.id))
+    }
+
+    pub fn id(&self) -> Option<u64> {
+        self.state.as_ref().map(|s| s.id)
+    }
+
+    /// The run directory, shared by every rank of the job.
+    pub fn dir(&self) -> Option<&Path> {
+        self.state.as_ref().map(|s| s.dir.as_path())
+    }
+
+    /// This process's rank (0 outside a distributed job).
+    pub fn rank(&self) -> u32 {
+        self.state.as_ref().map_or(0, |s| s.rank)
+    }
+
+    pub fn world_size(&self) -> u32 {
+        self.state.as_ref().map_or(1, |s| s.world_size)
+    }
+
+    /// The same handle, logging on `ranks` (e.g. `Ranks::All`) instead of rank 0 only.
+    pub fn on_ranks(mut self, ranks: Ranks) -> Run {
+        self.ranks = ranks;
+        self
+    }
+
+    /// Records a metric point.
+    pub fn log_metric(&self, name: &str, step: u64, value: impl Metric) -> Result<()> {
+        self.log(name, step, || Ok(Value::Scalar(value.to_f64())))
+    }
+
+    /// Records a text.
+    pub fn log_text(&self, name: &str, step: u64, text: impl Text) -> Result<()> {
+        self.log(name, step, || Ok(Value::Text(text.to_text())))
+    }
+
+    /// Records a param (a setting, logged once under its name).
+    pub fn log_param(&self, name: &str, value: impl Param) -> Result<()> {
+        self.log(name, 0, || {
+            value
+                .to_json()
+                .map(Value::Param)
+                .map_err(|e| Error::InvalidValue {
+                    name: name.into(),
+                    reason: e.to_string(),
+                })
+        })
+    }
+
+    /// Waits until everything logged so far has reached every backend.
+    pub fn flush(&self) -> Result<()> {
+        self.live()?.writer.flush();
+        Ok(())
+    }
+
+    fn live(&self) -> Result<&RunState> {
+        let state = self.state.as_deref().ok_or(Error::NoActiveRun)?;
+        if state.ended.load(Ordering::Relaxed) {
+            return Err(Error::RunEnded(format!(
+                "{}/{}",
+                state.experiment, state.id
+            )));
+        }
+        Ok(state)
+    }
+
+    fn log(&self, name: &str, step: u64, value: impl FnOnce() -> Result<Value>) -> Result<()> {
+        let state = self.live()?;
+        let name = Name::new(name)?;
+        if self.ranks.contains(state.rank) {
+            state.push(name, step, value()?);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! Where things live in a run directory:
+//!
+//! ```text
+//! runs/<experiment>/<id>/
+//!     metadata/config.json     the #[config] argument
+//!     metadata/info.json       status, times, command, host, git, ranks, ...
+//!     metadata/rank<r>.json    what each rank reports of itself
+//!     metrics/<name>.jsonl     one point a line: {"step":…,"value":…,"time":…}
+//!     metrics/<name>.rank<r>.jsonl   the same stream from rank r > 0
+//!     params.json              the `param` sites, by name
+//!     text/<name>.jsonl        one text a line: {"step":…,"value":"…","time":…}
+//!     artifacts/  logs/
+//! ```
+//!
+//! A name such as `train/loss` is a sub-path (`metrics/train/loss.jsonl`); names are
+//! checked so they can never leave the run directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+pub const METADATA: &str = "metadata";
+pub const METRICS: &str = "metrics";
+pub const TEXT: &str = "text";
+pub const ARTIFACTS: &str = "artifacts";
+pub const LOGS: &str = "logs";
+pub const CONFIG_FILE: &str = "config.json";
+pub const INFO_FILE: &str = "info.json";
+pub const PARAMS_FILE: &str = "params.json";
+
+/// The directory of all runs: `LABBOOK_DIR`, or `./runs`.
+pub fn root() -> PathBuf {
+    std::env::var_os("LABBOOK_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("runs"), PathBuf::from)
+}
+
+/// `<dir>/<folder>/<name>.jsonl`, or `<name>.rank<r>.jsonl` for ranks other than 0.
+pub fn stream_file(dir: &Path, folder: &str, name: &str, rank: u32) -> PathBuf {
+    let file = if rank == 0 {
+        format!("{name}.jsonl")
+    } else {
+        format!("{name}.rank{rank}.jsonl")
+    };
+    dir.join(folder).join(file)
+}
+
+/// `params.json`, or `params.rank<r>.json`.
+pub fn params_file(dir: &Path, rank: u32) -> PathBuf {
+    if rank == 0 {
+        dir.join(PARAMS_FILE)
+    } else {
+        dir.join(format!("params.rank{rank}.json"))
+    }
+}
+
+pub fn info_file(dir: &Path) -> PathBuf {
+    dir.join(METADATA).join(INFO_FILE)
+}
+
+pub fn rank_file(dir: &Path, rank: u32) -> PathBuf {
+    dir.join(METADATA).join(format!("rank{rank}.json"))
+}
+
+/// Creates the folders every run has.
+pub fn create_run_folders(dir: &Path) -> Result<()> {
+    for folder in [METADATA, METRICS, TEXT, ARTIFACTS, LOGS] {
+        let path = dir.join(folder);
+        fs::create_dir_all(&path).map_err(Error::io("cannot create", &path))?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON so that a reader sees the old file or the new one, never
+/// a half-written one.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::InvalidValue {
+        name: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_data()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(Error::io("cannot write", path))
+}
