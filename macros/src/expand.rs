@@ -79,7 +79,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let sites = visitor.sites;
     validate::sites(&sites, &mut errors);
     if !errors.is_empty() {
-        return with_errors(function.into_token_stream(), errors);
+        return with_errors(stripped(item), errors);
     }
     wrap(
         function,
@@ -263,6 +263,17 @@ fn mentions_impl(ty: &Type) -> bool {
     ty.to_token_stream()
         .into_iter()
         .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+}
+
+/// The user's function with labbook's attributes removed, so that rustc reports only our
+/// errors and not a cascade of unknown attributes.
+fn stripped(item: TokenStream) -> TokenStream {
+    let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) else {
+        return item;
+    };
+    take_config(&mut function, &mut Errors::default());
+    visit::Stray { errors: None }.visit_block_mut(&mut function.block);
+    function.into_token_stream()
 }
 
 fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {

@@ -150,10 +150,10 @@ impl VisitMut for Sites<'_> {
     }
 
     fn visit_item_mut(&mut self, item: &mut Item) {
-        let mut stray = Stray {
-            errors: self.errors,
-        };
-        stray.visit_item_mut(item);
+        Stray {
+            errors: Some(&mut *self.errors),
+        }
+        .visit_item_mut(item);
     }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
@@ -179,40 +179,23 @@ impl VisitMut for Sites<'_> {
     }
 }
 
-/// Reports and strips `#[log]` inside a nested item, which the experiment cannot reach.
-struct Stray<'a> {
-    errors: &'a mut Errors,
+/// Strips every `#[log]` below a node. With `errors`, reports each one as sitting in a
+/// nested item the experiment cannot reach.
+pub struct Stray<'a> {
+    pub errors: Option<&'a mut Errors>,
 }
 
 impl VisitMut for Stray<'_> {
     fn visit_attributes_mut(&mut self, attrs: &mut Vec<Attribute>) {
         for attr in take_logs(attrs) {
-            self.errors.at(
-                attr::path_span(&attr),
-                "`#[log]` inside a nested item is outside the experiment; \
-                 log there with `labbook::run()` or move the statement into the experiment body",
-            );
+            if let Some(errors) = self.errors.as_deref_mut() {
+                errors.at(
+                    attr::path_span(&attr),
+                    "`#[log]` inside a nested item is outside the experiment; \
+                     log there with `labbook::run()` or move the statement into the experiment body",
+                );
+            }
         }
-    }
-
-    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
-        let attrs = match stmt {
-            Stmt::Local(local) => Some(&mut local.attrs),
-            Stmt::Macro(mac) => Some(&mut mac.attrs),
-            Stmt::Expr(expr, _) => expr_attrs(leftmost(expr)),
-            Stmt::Item(_) => None,
-        };
-        if let Some(attrs) = attrs {
-            self.visit_attributes_mut(attrs);
-        }
-        visit_mut::visit_stmt_mut(self, stmt);
-    }
-
-    fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        if let Some(attrs) = expr_attrs(expr) {
-            self.visit_attributes_mut(attrs);
-        }
-        visit_mut::visit_expr_mut(self, expr);
     }
 }
 
