@@ -1,0 +1,154 @@
+//! Several processes at once: the ranks of one job share a run directory, and independent
+//! processes never share an id. Each child is this test binary re-run on `child` with
+//! `LABBOOK_TEST_CHILD` set.
+
+mod support;
+
+use std::process::{Child, Command};
+
+use labbook::prelude::*;
+use support::{json, runs, steps, store};
+
+#[experiment(name = "ranked")]
+fn ranked() {
+    for i in 0..5u32 {
+        #[log(metric)]
+        let loss = i;
+        #[log(metric, ranks = all)]
+        let step_time = f64::from(i) + f64::from(run().rank()) / 10.0;
+        #[log(metric, ranks = [1, 3])]
+        let odd_ranks = i;
+    }
+}
+
+#[experiment(name = "crowd")]
+fn crowd() {
+    #[log(metric)]
+    let started = 1;
+}
+
+/// The body of every child process.
+#[test]
+fn child() {
+    match std::env::var("LABBOOK_TEST_CHILD").as_deref() {
+        Ok("ranked") => ranked(),
+        Ok("crowd") => crowd(),
+        _ => {}
+    }
+}
+
+fn spawn(kind: &str, vars: &[(&str, String)]) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child", "--test-threads", "1"])
+        .env("LABBOOK_TEST_CHILD", kind);
+    for key in [
+        "RANK",
+        "WORLD_SIZE",
+        "LABBOOK_RUN_ID",
+        "SLURM_JOB_ID",
+        "SLURM_PROCID",
+        "SLURM_NTASKS",
+    ] {
+        command.env_remove(key);
+    }
+    command.envs(vars.iter().map(|(k, v)| (k, v)));
+    command.stdout(std::process::Stdio::null()).spawn().unwrap()
+}
+
+fn wait(children: Vec<Child>) {
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+#[test]
+fn four_ranks_of_one_job_write_one_run_with_per_rank_streams() {
+    store();
+    let children = (0..4)
+        .map(|rank| {
+            spawn(
+                "ranked",
+                &[
+                    ("RANK", rank.to_string()),
+                    ("WORLD_SIZE", "4".into()),
+                    ("LABBOOK_RUN_ID", "job-42".into()),
+                ],
+            )
+        })
+        .collect();
+    wait(children);
+    let dirs = runs("ranked");
+    assert_eq!(dirs.len(), 1, "one job, one run directory: {dirs:?}");
+    let dir = &dirs[0];
+    assert_eq!(steps(dir, "loss"), [0, 1, 2, 3, 4]);
+    for rank in 1..4 {
+        assert!(
+            !dir.join(format!("metrics/loss.rank{rank}.jsonl")).exists(),
+            "rank {rank} logged a rank-0 site"
+        );
+        let stream = labbook::store::jsonl::read_scalars(
+            &dir.join(format!("metrics/step_time.rank{rank}.jsonl")),
+        )
+        .unwrap()
+        .points;
+        assert_eq!(stream.len(), 5);
+        assert!(stream
+            .iter()
+            .all(|p| (p.value.fract() * 10.0).round() as u32 == rank));
+    }
+    assert_eq!(steps(dir, "step_time").len(), 5);
+    assert!(!dir.join("metrics/odd_ranks.jsonl").exists());
+    assert!(
+        dir.join("metrics/odd_ranks.rank1.jsonl").exists()
+            && dir.join("metrics/odd_ranks.rank3.jsonl").exists()
+    );
+    let info = json(&dir.join("metadata/info.json"));
+    assert_eq!(info["world_size"], 4);
+    for rank in 0..4 {
+        assert!(dir.join(format!("metadata/rank{rank}.json")).exists());
+    }
+}
+
+#[test]
+fn slurm_ranks_of_one_job_share_a_run_and_two_jobs_never_collide() {
+    store();
+    let job = |id: &str| -> Vec<Child> {
+        (0..2)
+            .map(|rank| {
+                spawn(
+                    "crowd",
+                    &[
+                        ("SLURM_PROCID", rank.to_string()),
+                        ("SLURM_NTASKS", "2".into()),
+                        ("SLURM_JOB_ID", id.into()),
+                    ],
+                )
+            })
+            .collect()
+    };
+    let mut children = job("1001");
+    children.extend(job("1002"));
+    wait(children);
+    let dirs = runs("crowd");
+    let slurm: Vec<_> = dirs
+        .iter()
+        .filter(|d| json(&d.join("metadata/info.json"))["launcher"] == "slurm")
+        .collect();
+    assert_eq!(slurm.len(), 2, "{dirs:?}");
+}
+
+#[test]
+fn eight_processes_starting_at_once_get_eight_ids() {
+    store();
+    let children = (0..8).map(|_| spawn("crowd", &[])).collect();
+    wait(children);
+    let mut ids: Vec<u64> = runs("crowd")
+        .iter()
+        .filter(|d| json(&d.join("metadata/info.json"))["launcher"] == "none")
+        .map(|d| d.file_name().unwrap().to_str().unwrap().parse().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+}

@@ -1,0 +1,60 @@
+//! Shared by the integration tests: a private run store per test binary, and readers.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use labbook::store::jsonl::{self, Point};
+
+/// Points `LABBOOK_DIR` at a fresh directory, once per test binary.
+pub fn store() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("labbook-test-{}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::env::set_var("LABBOOK_DIR", &dir);
+        std::env::set_var("LABBOOK_CONSOLE", "off");
+        dir
+    })
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+pub fn points(run: &Path, name: &str) -> Vec<Point> {
+    let stream = jsonl::read_scalars(&run.join("metrics").join(format!("{name}.jsonl"))).unwrap();
+    assert!(stream.warning.is_none(), "{:?}", stream.warning);
+    stream.points
+}
+
+pub fn steps(run: &Path, name: &str) -> Vec<u64> {
+    points(run, name).iter().map(|p| p.step).collect()
+}
+
+pub fn info(run: &Path) -> labbook::Info {
+    let text = std::fs::read_to_string(run.join("metadata/info.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The run directories of an experiment, by id.
+pub fn runs(experiment: &str) -> Vec<PathBuf> {
+    let dir = store().join(experiment);
+    let mut ids: Vec<u64> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    ids.sort();
+    ids.into_iter().map(|id| dir.join(id.to_string())).collect()
+}
