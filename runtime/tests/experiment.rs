@@ -123,6 +123,7 @@ fn sites_everywhere(outer: usize) -> PathBuf {
                 let in_if = i * 10 + j;
             }
             match j {
+                0 => continue,
                 2 => {
                     #[log(metric, step = i)]
                     let in_match = j;
