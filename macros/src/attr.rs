@@ -75,7 +75,7 @@ pub fn log_args(attr: &Attribute, errors: &mut Errors) -> Option<LogArgs> {
         syn::Meta::List(list) => list,
         _ => {
             errors.at(
-                attr.span(),
+                path_span(attr),
                 "`#[log]` needs a kind, like `#[log(metric)]` or `#[log(text, name = \"note\")]`",
             );
             return None;
@@ -149,12 +149,12 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
                         "`every` must be at least 1: `every = 1` logs every time the site runs",
                     );
                 }
-                args.every.replace((value.max(1), lit.span())).is_some()
+                args.every.replace((value.max(1), key.span())).is_some()
             }
-            "step" => args.step.replace(input.parse()?).is_some(),
+            "step" => args.step.replace((input.parse()?, key.span())).is_some(),
             "name" => args.name.replace(input.parse()?).is_some(),
             "ranks" => args.ranks.replace(ranks(input)?).is_some(),
-            "keep" => args.keep.replace(input.parse()?).is_some(),
+            "keep" => args.keep.replace((input.parse()?, key.span())).is_some(),
             other => {
                 errors.at(
                     key.span(),
@@ -225,4 +225,105 @@ fn is_named(attr: &Attribute, name: &str) -> bool {
     path.segments.last().is_some_and(|s| s.ident == name)
         && (path.segments.len() == 1
             || (path.segments.len() == 2 && path.segments[0].ident == "labbook"))
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn parse_log(attr: Attribute) -> (Option<LogArgs>, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = log_args(&attr, &mut errors);
+        (args, errors.messages())
+    }
+
+    #[test]
+    fn options_keep_their_values() {
+        let (args, messages) = parse_log(
+            parse_quote!(#[log(metric, every = 10, step = i * 2, ranks = [0, 2], name = "train/loss")]),
+        );
+        assert!(messages.is_empty(), "{messages:?}");
+        let args = args.unwrap();
+        assert_eq!(args.kind, Kind::Metric);
+        assert_eq!(args.every.map(|(every, _)| every), Some(10));
+        assert!(args.step.is_some());
+        assert!(matches!(args.ranks, Some(Ranks::List(ref ranks)) if ranks == &[0, 2]));
+        assert_eq!(args.name.unwrap().value(), "train/loss");
+    }
+
+    #[test]
+    fn unknown_option_lists_the_valid_ones() {
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, evry = 10)]));
+        assert_eq!(
+            messages,
+            ["unknown option `evry` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+        );
+    }
+
+    #[test]
+    fn problems_in_one_attribute_accumulate() {
+        let (args, messages) = parse_log(parse_quote!(#[log(metrc, every = 0, every = 2)]));
+        assert!(args.is_none());
+        assert_eq!(
+            messages,
+            [
+                "unknown kind `metrc` in `#[log]`; expected one of `metric`, `param`, `text`, `histogram`, `image`, `checkpoint`, `artifact`",
+                "`every` must be at least 1: `every = 1` logs every time the site runs",
+                "duplicate option `every` in `#[log]`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_kind_is_required_first() {
+        let (_, messages) = parse_log(parse_quote!(#[log]));
+        assert_eq!(
+            messages,
+            ["`#[log]` needs a kind, like `#[log(metric)]` or `#[log(text, name = \"note\")]`"]
+        );
+        let (_, messages) = parse_log(parse_quote!(#[log(every = 10, metric)]));
+        assert_eq!(
+            messages,
+            ["`#[log]` takes the kind first, like `#[log(metric, every = ...)]`"]
+        );
+    }
+
+    #[test]
+    fn ranks_takes_all_or_a_list() {
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, ranks = foo)]));
+        assert_eq!(messages, ["`ranks` takes `all` or a list like `[0, 2]`"]);
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, ranks = [])]));
+        assert_eq!(
+            messages,
+            ["`ranks` needs at least one rank, like `ranks = [0]`"]
+        );
+    }
+
+    #[test]
+    fn experiment_options() {
+        let mut errors = Errors::default();
+        let args = experiment_args(
+            quote::quote!(name = "probe", ranks = all, crate = my::labbook),
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(args.name.unwrap().value(), "probe");
+        assert!(matches!(args.ranks, Some(Ranks::All)));
+        assert!(args.krate.is_some());
+
+        let mut errors = Errors::default();
+        experiment_args(
+            quote::quote!(nmae = "probe", name = "a", name = "b"),
+            &mut errors,
+        );
+        assert_eq!(
+            errors.messages(),
+            [
+                "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `crate`",
+                "duplicate option `name` in `#[experiment]`",
+            ]
+        );
+    }
 }

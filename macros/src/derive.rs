@@ -28,7 +28,8 @@ fn expand(input: DeriveInput, which: Trait) -> TokenStream {
     let ident = &input.ident;
     let shadow = format_ident!("__LabbookSerde{}", ident, span = Span::mixed_site());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    let remote = quote!(#ident #type_generics).to_string();
+    // serde gives the remote path the copy's own generics, so it names the type alone.
+    let remote = ident.to_string();
     let mut copy = input.clone();
     copy.ident = shadow.clone();
     copy.vis = syn::Visibility::Inherited;
@@ -111,4 +112,25 @@ fn serde_only(attrs: &[Attribute]) -> Vec<Attribute> {
         .filter(|a| a.path().is_ident("serde"))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    #[test]
+    fn a_generic_type_is_named_without_its_parameters() {
+        let output = derive(
+            quote!(
+                struct Hp<T> {
+                    scale: T,
+                }
+            ),
+            Trait::Serialize,
+        )
+        .to_string();
+        assert!(output.contains("remote = \"Hp\""), "{output}");
+    }
 }

@@ -26,4 +26,13 @@ impl Errors {
     pub fn into_compile_errors(self) -> TokenStream {
         self.0.map(|e| e.to_compile_error()).unwrap_or_default()
     }
+
+    /// Every message, in the order they were found.
+    #[cfg(test)]
+    pub fn messages(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .flat_map(|all| all.into_iter().map(|e| e.to_string()))
+            .collect()
+    }
 }

@@ -1,7 +1,7 @@
 //! Code generation. Generated code names only `<crate>::__private` items and locals whose
 //! names start with `__lb_` (with mixed-site hygiene, so user code cannot see them).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -28,6 +28,27 @@ fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
+/// `tokens` with their name resolution kept but shown at `span`. A call to a private
+/// function is placed on the user's token that asked for it (the kind in `#[log(metric)]`,
+/// `config` in `#[config]`), so a trait error's "required by this call" label lands there
+/// and not on the `#[experiment]` attribute.
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), located_at(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(token.span().located_at(span));
+            }
+            token
+        })
+        .collect()
+}
+
 fn site_local(index: usize) -> Ident {
     format_ident!("__lb_site_{}", index, span = Span::mixed_site())
 }
@@ -39,7 +60,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(function) => function,
         Err(_) => {
             errors.at(
-                Span::call_site(),
+                item_keyword_span(&item),
                 "`#[experiment]` goes on a function: `#[experiment] fn train(...) { ... }`",
             );
             return with_errors(item, errors);
@@ -55,13 +76,13 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let experiment_name = match &args.name {
         Some(lit) => {
             let value = lit.value();
-            if let Some(problem) = name::problem(&value) {
-                errors.at(lit.span(), problem);
-            } else if value.contains('/') {
+            if value.contains('/') {
                 errors.at(
                     lit.span(),
-                    "an experiment name is one directory name and cannot contain `/`",
+                    "the `#[experiment]` name is one directory name and cannot contain `/`",
                 );
+            } else if let Some(problem) = name::problem(&value, "the `#[experiment]` name") {
+                errors.at(lit.span(), problem);
             }
             value
         }
@@ -96,7 +117,7 @@ fn wrap(
     function: ItemFn,
     args: &ExperimentArgs,
     experiment_name: &str,
-    config: Option<&Ident>,
+    config: Option<&ConfigArg>,
     sites: &[Site],
     context: &Context,
 ) -> TokenStream {
@@ -114,8 +135,15 @@ fn wrap(
     let ranks = ranks(args.ranks.as_ref(), &private);
     let function_name = sig.ident.to_string();
     let config = match config {
-        Some(ident) => {
-            quote_spanned!(ident.span()=> ::core::option::Option::Some(#private::config(&#ident)))
+        Some(config) => {
+            let ident = &config.ident;
+            let call = located_at(quote!(#private::config), config.attr_span);
+            let value = if config.is_reference {
+                quote_spanned!(ident.span()=> &*#ident)
+            } else {
+                quote_spanned!(ident.span()=> &#ident)
+            };
+            quote!(::core::option::Option::Some(#call(#value)))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -138,7 +166,15 @@ fn wrap(
     };
     let outcome = match &sig.output {
         ReturnType::Type(_, ty) if names_result(ty) => {
-            quote_spanned!(ty.span()=> #private::result_outcome(&#value))
+            // Spelled `Result<T, E>`: a missing `Display` for `E` is reported on `E`.
+            let error = error_type(ty).filter(|error| !mentions_impl(error));
+            let span = error.map_or_else(|| ty.span(), Spanned::span);
+            let call = located_at(quote!(#private::result_outcome), span);
+            let value = Ident::new("__lb_value", Span::mixed_site().located_at(span));
+            match error {
+                Some(error) => quote_spanned!(span=> #call::<_, #error>(&#value)),
+                None => quote_spanned!(span=> #call(&#value)),
+            }
         }
         _ => quote! {{
             #[allow(unused_imports)]
@@ -181,22 +217,25 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
     let step = local("__lb_step");
     let name = syn::LitStr::new(&site.name, site.name_span);
     let record = format_ident!("{}", site.args.kind.as_str());
+    let record = located_at(quote!(#private::#record), site.args.kind_span);
     let step_value = match &site.args.step {
-        Some(expr) => quote_spanned!(expr.span()=> #private::step(#expr)),
+        Some((expr, key)) => {
+            let call = located_at(quote!(#private::step), *key);
+            quote_spanned!(expr.span()=> #call(#expr))
+        }
         None => quote!(#step),
     };
     let (keep, fire) = match &site.target {
         Target::Let(ident) => {
             let fire = quote_spanned! {ident.span()=>
-                #private::#record(#run, #name, #step_value, &#ident);
+                #record(#run, #name, #step_value, &#ident);
             };
             (Some(stmt), fire)
         }
         Target::Expr(expr) => {
-            let value = local("__lb_value");
+            // Borrowed, not bound: `#[log(text)] hp.name;` must not move out of `hp`.
             let fire = quote_spanned! {expr.span()=>
-                let #value = #expr;
-                #private::#record(#run, #name, #step_value, &#value);
+                #record(#run, #name, #step_value, &(#expr));
             };
             (None, fire)
         }
@@ -227,13 +266,22 @@ fn ranks_or_default(
     self::ranks(ranks.or(context.default_ranks.as_ref()), private)
 }
 
+/// The `#[config]` argument of an experiment.
+struct ConfigArg {
+    ident: Ident,
+    /// `config` in `#[config]`.
+    attr_span: Span,
+    /// Whether the argument is a reference, so that the config is the value behind it.
+    is_reference: bool,
+}
+
 /// Finds the `#[config]` argument, strips the attribute, and returns its binding.
-fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<Ident> {
-    let mut config: Option<Ident> = None;
+fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<ConfigArg> {
+    let mut config: Option<ConfigArg> = None;
     for input in &mut function.sig.inputs {
-        let (attrs, pat) = match input {
-            FnArg::Typed(typed) => (&mut typed.attrs, Some(&*typed.pat)),
-            FnArg::Receiver(receiver) => (&mut receiver.attrs, None),
+        let (attrs, pat, ty) = match input {
+            FnArg::Typed(typed) => (&mut typed.attrs, Some(&*typed.pat), Some(&*typed.ty)),
+            FnArg::Receiver(receiver) => (&mut receiver.attrs, None, None),
         };
         let (found, rest): (Vec<_>, Vec<_>) =
             std::mem::take(attrs).into_iter().partition(attr::is_config);
@@ -242,7 +290,13 @@ fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<Ident> {
         let span = attr::path_span(first);
         match pat {
             _ if config.is_some() => errors.at(span, "only one argument can be `#[config]`"),
-            Some(Pat::Ident(ident)) => config = Some(ident.ident.clone()),
+            Some(Pat::Ident(ident)) => {
+                config = Some(ConfigArg {
+                    ident: ident.ident.clone(),
+                    attr_span: span,
+                    is_reference: matches!(ty, Some(Type::Reference(_))),
+                })
+            }
             Some(Pat::Type(typed)) => errors.at(typed.span(), "`#[config]` needs a named argument"),
             Some(other) => errors.at(
                 other.span(),
@@ -257,6 +311,39 @@ fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<Ident> {
 /// Whether the return type is spelled `Result<..>` (`std::io::Result`, `anyhow::Result`, ...).
 fn names_result(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Result"))
+}
+
+/// `E` in a return type spelled `Result<T, E>`; `None` for an alias like `anyhow::Result<T>`.
+fn error_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [syn::GenericArgument::Type(_), syn::GenericArgument::Type(error)] => Some(error),
+        _ => None,
+    }
+}
+
+/// The token that says what an item is (`struct`, `enum`, `impl`, ...), after its
+/// attributes and visibility; errors about a misplaced `#[experiment]` point there.
+fn item_keyword_span(item: &TokenStream) -> Span {
+    let mut tokens = item.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == '#' => {
+                tokens.next();
+            }
+            TokenTree::Ident(ident) if ident == "pub" => {
+                if matches!(tokens.peek(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+                {
+                    tokens.next();
+                }
+            }
+            _ => return token.span(),
+        }
+    }
+    Span::call_site()
 }
 
 fn mentions_impl(ty: &Type) -> bool {
@@ -290,4 +377,180 @@ pub fn stray_log(item: TokenStream) -> TokenStream {
         "`#[log]` belongs on a `let` or expression statement inside an `#[experiment]` function",
     );
     with_errors(item, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+    use syn::parse_quote;
+
+    use super::*;
+
+    /// The expansion, and the function in it, as strings.
+    fn expand(args: TokenStream, item: TokenStream) -> (String, String) {
+        let output = experiment(args, item);
+        let file: syn::File = syn::parse2(output.clone()).unwrap();
+        let function = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Fn(function) => Some(function.to_token_stream().to_string()),
+                _ => None,
+            })
+            .unwrap();
+        (output.to_string(), function)
+    }
+
+    #[test]
+    fn errors_come_with_the_function_stripped_of_labbook_attributes() {
+        let (output, function) = expand(
+            quote!(),
+            quote! {
+                fn train(#[config] hp: &Hp) {
+                    #[log(metrc)]
+                    let loss = 0.5;
+                    #[log(metric, every = 0)]
+                    let accuracy = 0.9;
+                }
+            },
+        );
+        assert_eq!(output.matches("compile_error").count(), 2, "{output}");
+        assert!(!function.contains("# [log"), "{function}");
+        assert!(!function.contains("# [config"), "{function}");
+        assert!(!function.contains("__lb_"), "{function}");
+        assert_eq!(
+            function.matches("# [allow (unused_variables)]").count(),
+            2,
+            "{function}"
+        );
+    }
+
+    #[test]
+    fn options_that_do_not_fit_the_kind_are_refused() {
+        let (output, _) = expand(
+            quote!(),
+            quote! {
+                fn train() {
+                    #[log(param, every = 10, step = 3)]
+                    let batch_size = 32;
+                    #[log(metric, keep = 3)]
+                    let loss = 0.5;
+                    #[log(histogram)]
+                    let weights = 0.5;
+                }
+            },
+        );
+        for message in [
+            "`every` has no effect on `#[log(param)]`, which records once",
+            "`step` has no effect on `#[log(param)]`, which records once",
+            "`keep` applies only to `#[log(checkpoint)]`, not to `#[log(metric)]`",
+            "`#[log(histogram)]` is reserved but not supported by this version of labbook",
+        ] {
+            assert!(output.contains(message), "{message} in {output}");
+        }
+    }
+
+    #[test]
+    fn one_name_keeps_one_kind() {
+        let (output, _) = expand(
+            quote!(),
+            quote! {
+                fn train() {
+                    #[log(metric)]
+                    let loss = 0.5;
+                    #[log(text, name = "loss")]
+                    format!("{loss}");
+                }
+            },
+        );
+        assert!(
+            output.contains("`loss` is already logged by `#[log(metric)]`"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn an_expression_site_borrows_its_value() {
+        let (_, function) = expand(
+            quote!(),
+            quote! {
+                fn train(hp: &Hp) {
+                    #[log(param)]
+                    hp.optimizer;
+                }
+            },
+        );
+        assert!(function.contains("\"hp.optimizer\""), "{function}");
+        assert!(function.contains("& (hp . optimizer)"), "{function}");
+    }
+
+    #[test]
+    fn raw_identifiers_name_sites_without_their_prefix() {
+        let (_, function) = expand(
+            quote!(),
+            quote! {
+                fn train(batch: &Batch) {
+                    #[log(metric)]
+                    let r#match = 1;
+                    #[log(metric)]
+                    batch.r#type;
+                }
+            },
+        );
+        assert!(function.contains("\"match\""), "{function}");
+        assert!(function.contains("\"batch.type\""), "{function}");
+    }
+
+    #[test]
+    fn experiment_names_are_one_directory() {
+        for (name, message) in [
+            (
+                "mnist/small",
+                "the `#[experiment]` name is one directory name and cannot contain `/`",
+            ),
+            ("", "the `#[experiment]` name cannot be empty"),
+        ] {
+            let (output, _) = expand(
+                quote!(name = #name),
+                quote!(
+                    fn train() {}
+                ),
+            );
+            assert!(output.contains(message), "{message} in {output}");
+        }
+    }
+
+    #[test]
+    fn the_error_type_is_found_where_it_is_spelled() {
+        let spelled: Type = parse_quote!(std::result::Result<f64, TrainError>);
+        let error = error_type(&spelled).map(|ty| ty.to_token_stream().to_string());
+        assert_eq!(error.as_deref(), Some("TrainError"));
+        assert!(error_type(&parse_quote!(anyhow::Result<f64>)).is_none());
+        assert!(error_type(&parse_quote!(f64)).is_none());
+    }
+
+    #[test]
+    fn an_opaque_error_type_is_not_named_in_the_body() {
+        let (output, _) = expand(
+            quote!(),
+            quote! {
+                fn train() -> Result<f64, impl std::fmt::Display> {
+                    Ok::<f64, String>(0.5)
+                }
+            },
+        );
+        assert!(!output.contains("result_outcome :: <"), "{output}");
+        let (output, _) = expand(
+            quote!(),
+            quote! {
+                fn train() -> Result<f64, TrainError> {
+                    Ok(0.5)
+                }
+            },
+        );
+        assert!(
+            output.contains("result_outcome :: < _ , TrainError >"),
+            "{output}"
+        );
+    }
 }

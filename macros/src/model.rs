@@ -70,15 +70,19 @@ pub struct ExperimentArgs {
     pub krate: Option<Path>,
 }
 
-/// `#[log(kind, ...)]`.
+/// `#[log(kind, ...)]`. Options that another check may refuse keep the span of their key,
+/// which is what such an error points at.
 pub struct LogArgs {
     pub kind: Kind,
     pub kind_span: Span,
+    /// The value and the span of the `every` key.
     pub every: Option<(u64, Span)>,
-    pub step: Option<Expr>,
+    /// The expression and the span of the `step` key.
+    pub step: Option<(Expr, Span)>,
     pub name: Option<LitStr>,
     pub ranks: Option<Ranks>,
-    pub keep: Option<LitInt>,
+    /// The value and the span of the `keep` key.
+    pub keep: Option<(LitInt, Span)>,
 }
 
 /// The statement a site sits on.

@@ -7,15 +7,16 @@
 
 pub const MAX_LEN: usize = 250;
 
-/// Why `name` cannot be used, or `None` when it can.
-pub fn problem(name: &str) -> Option<String> {
+/// Why `name` cannot be used, or `None` when it can. `what` opens the message, like
+/// ``the `#[log]` name``.
+pub fn problem(name: &str, what: &str) -> Option<String> {
     if name.is_empty() {
-        return Some("a logged name cannot be empty".into());
+        return Some(format!("{what} cannot be empty"));
     }
     let len = name.chars().count();
     if len > MAX_LEN {
         return Some(format!(
-            "a logged name is at most {MAX_LEN} characters; this one has {len}"
+            "{what} is at most {MAX_LEN} characters; this one has {len}"
         ));
     }
     if let Some(c) = name
@@ -23,20 +24,20 @@ pub fn problem(name: &str) -> Option<String> {
         .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/')))
     {
         return Some(format!(
-            "a logged name may hold letters, digits, `_`, `-`, `.`, ` ` and `/`, not {c:?}"
+            "{what} may hold letters, digits, `_`, `-`, `.`, ` ` and `/`, not {c:?}"
         ));
     }
     for group in name.split('/') {
         if group.is_empty() || group == "." || group == ".." {
             return Some(format!(
-                "`{name}` has an empty, `.` or `..` group; write groups like `train/loss`"
+                "{what} `{name}` has an empty, `.` or `..` group; write groups like `train/loss`"
             ));
         }
     }
     if let Some((_, suffix)) = name.rsplit_once(".rank") {
         if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) {
             return Some(format!(
-                "`{name}` ends like a per-rank file (`.rankN`); choose another name"
+                "{what} `{name}` ends like a per-rank file (`.rankN`); choose another name"
             ));
         }
     }
@@ -50,7 +51,7 @@ mod tests {
     #[test]
     fn accepts_grouped_names() {
         for ok in ["loss", "train/loss", "test acc", "lr-0.1", "größe", "a.b.c"] {
-            assert_eq!(problem(ok), None, "{ok}");
+            assert_eq!(problem(ok, "the name"), None, "{ok}");
         }
     }
 
@@ -68,7 +69,19 @@ mod tests {
             "loss.rank3",
             &long,
         ] {
-            assert!(problem(bad).is_some(), "{bad:?}");
+            assert!(problem(bad, "the name").is_some(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn messages_open_with_what_is_named() {
+        assert_eq!(
+            problem("", "the `#[log]` name").as_deref(),
+            Some("the `#[log]` name cannot be empty")
+        );
+        assert_eq!(
+            problem("a//b", "the `#[experiment]` name").as_deref(),
+            Some("the `#[experiment]` name `a//b` has an empty, `.` or `..` group; write groups like `train/loss`")
+        );
     }
 }

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use syn::spanned::Spanned;
-
 use crate::errors::Errors;
 use crate::model::{Kind, Site};
 
@@ -17,7 +15,7 @@ pub fn sites(sites: &[Site], errors: &mut Errors) {
                 errors.at(
                     site.name_span,
                     format_args!(
-                        "`{}` is already logged as a `{}`; one name keeps one kind, so give this `{}` another name",
+                        "`{}` is already logged by `#[log({})]`; one name keeps one kind, so give this `#[log({})]` another name",
                         site.name,
                         first.args.kind.as_str(),
                         site.args.kind.as_str()
@@ -25,7 +23,11 @@ pub fn sites(sites: &[Site], errors: &mut Errors) {
                 );
                 errors.at(
                     first.name_span,
-                    format_args!("`{}` is first logged here", first.name),
+                    format_args!(
+                        "`{}` is first logged here, by `#[log({})]`",
+                        first.name,
+                        first.args.kind.as_str()
+                    ),
                 );
             }
             Some(_) => {}
@@ -43,27 +45,33 @@ fn options(site: &Site, errors: &mut Errors) {
         errors.at(
             args.kind_span,
             format_args!(
-                "`{kind}` sites are reserved but not supported by this version of labbook"
+                "`#[log({kind})]` is reserved but not supported by this version of labbook"
             ),
         );
     }
     if !args.kind.takes_every_and_step() {
-        if let Some((_, span)) = args.every {
-            errors.at(
-                span,
-                format_args!("`every` has no effect on a `{kind}`, which is logged once"),
-            );
-        }
-        if let Some(step) = &args.step {
-            errors.at(
-                step.span(),
-                format_args!("`step` has no effect on a `{kind}`, which is logged once"),
-            );
+        for (option, key) in [
+            ("every", args.every.as_ref().map(|(_, key)| *key)),
+            ("step", args.step.as_ref().map(|(_, key)| *key)),
+        ] {
+            if let Some(key) = key {
+                errors.at(
+                    key,
+                    format_args!(
+                        "`{option}` has no effect on `#[log({kind})]`, which records once"
+                    ),
+                );
+            }
         }
     }
-    if let Some(keep) = &args.keep {
+    if let Some((_, key)) = &args.keep {
         if args.kind != Kind::Checkpoint {
-            errors.at(keep.span(), "`keep` applies only to `#[log(checkpoint)]`");
+            errors.at(
+                *key,
+                format_args!(
+                    "`keep` applies only to `#[log(checkpoint)]`, not to `#[log({kind})]`"
+                ),
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 //! the way to log from it.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Block, Expr, Item, Pat, Stmt};
@@ -69,7 +70,7 @@ impl<'a> Sites<'a> {
                 }
                 (
                     Target::Let(ident.clone()),
-                    Some((ident.to_string(), ident.span())),
+                    Some((ident.unraw().to_string(), ident.span())),
                 )
             }
             Stmt::Expr(expr, Some(_)) => (Target::Expr(expr.clone()), derived_name(expr)),
@@ -116,7 +117,7 @@ impl<'a> Sites<'a> {
                 return None;
             }
         };
-        if let Some(problem) = name::problem(&name) {
+        if let Some(problem) = name::problem(&name, "the `#[log]` name") {
             self.errors.at(name_span, problem);
             return None;
         }
@@ -181,11 +182,24 @@ impl VisitMut for Sites<'_> {
 
 /// Strips every `#[log]` below a node. With `errors`, reports each one as sitting in a
 /// nested item the experiment cannot reach.
+///
+/// A `let` that loses its `#[log]` gets `#[allow(unused_variables)]` instead: the site was
+/// its use, and a warning about it would only bury the error that stopped the expansion.
 pub struct Stray<'a> {
     pub errors: Option<&'a mut Errors>,
 }
 
 impl VisitMut for Stray<'_> {
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        let logged = local.attrs.iter().find(|attr| attr::is_log(attr));
+        let allow = logged.map(|attr| -> Attribute {
+            let span = attr::path_span(attr);
+            syn::parse_quote_spanned!(span=> #[allow(unused_variables)])
+        });
+        visit_mut::visit_local_mut(self, local);
+        local.attrs.extend(allow);
+    }
+
     fn visit_attributes_mut(&mut self, attrs: &mut Vec<Attribute>) {
         for attr in take_logs(attrs) {
             if let Some(errors) = self.errors.as_deref_mut() {
@@ -245,13 +259,13 @@ fn derived_name(expr: &Expr) -> Option<(String, Span)> {
                     .path
                     .segments
                     .iter()
-                    .map(|s| s.ident.to_string())
+                    .map(|s| s.ident.unraw().to_string())
                     .collect();
                 Some(idents.join("."))
             }
             Expr::Field(f) => {
                 let member = match &f.member {
-                    syn::Member::Named(ident) => ident.to_string(),
+                    syn::Member::Named(ident) => ident.unraw().to_string(),
                     syn::Member::Unnamed(index) => index.index.to_string(),
                 };
                 Some(format!("{}.{member}", dotted(&f.base)?))

@@ -1,0 +1,8 @@
+use labbook::prelude::*;
+
+#[experiment]
+struct Train {
+    steps: usize,
+}
+
+fn main() {}

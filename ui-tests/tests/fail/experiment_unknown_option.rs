@@ -1,0 +1,6 @@
+use labbook::prelude::*;
+
+#[experiment(nmae = "probe")]
+fn train() {}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use labbook::prelude::*;
+
+fn compute() -> f64 {
+    0.5
+}
+
+#[experiment]
+fn train() {
+    #[log(metric)]
+    compute();
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use labbook::prelude::*;
+
+#[experiment]
+fn train() {
+    #[log(metric)]
+    fn helper() -> f64 {
+        0.5
+    }
+    let _ = helper();
+}
+
+fn main() {}
