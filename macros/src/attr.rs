@@ -10,7 +10,7 @@ use syn::{Attribute, Ident, LitInt, LitStr, Token};
 use crate::errors::Errors;
 use crate::model::{ExperimentArgs, Kind, LogArgs, Ranks};
 
-const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `crate`";
+const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `crate`";
 const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
 
 /// Parses `name = "...", ranks = ..., crate = path`.
@@ -39,6 +39,12 @@ pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) ->
                         let ranks = ranks(input)?;
                         if args.ranks.replace(ranks).is_some() {
                             errors.at(key.span(), "duplicate option `ranks` in `#[experiment]`");
+                        }
+                    }
+                    "resume" => {
+                        let resume = input.parse()?;
+                        if args.resume.replace(resume).is_some() {
+                            errors.at(key.span(), "duplicate option `resume` in `#[experiment]`");
                         }
                     }
                     other => {
@@ -215,6 +221,30 @@ pub fn is_log(attr: &Attribute) -> bool {
     is_named(attr, "log")
 }
 
+/// Whether `attr` is `#[progress]` (also spelled `#[labbook::progress]`).
+pub fn is_progress(attr: &Attribute) -> bool {
+    is_named(attr, "progress")
+}
+
+/// The label of a `#[progress]` or `#[progress(name = "...")]` loop, if it names one.
+pub fn progress_name(attr: &Attribute) -> syn::Result<Option<LitStr>> {
+    match &attr.meta {
+        syn::Meta::Path(_) => Ok(None),
+        _ => {
+            let mut name = None;
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    name = Some(meta.value()?.parse::<LitStr>()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown option in `#[progress]`; expected `name = \"...\"`"))
+                }
+            })?;
+            Ok(name)
+        }
+    }
+}
+
 /// Whether `attr` is `#[config]` on an experiment argument.
 pub fn is_config(attr: &Attribute) -> bool {
     is_named(attr, "config")
@@ -321,7 +351,7 @@ mod tests {
         assert_eq!(
             errors.messages(),
             [
-                "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `crate`",
+                "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `resume`, `crate`",
                 "duplicate option `name` in `#[experiment]`",
             ]
         );

@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
+use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
 
 use crate::errors::Errors;
 use crate::model::{ExperimentArgs, Kind, Ranks, Site, Target};
@@ -150,15 +150,24 @@ fn wrap(
     let counters = sites.iter().map(|site| {
         let counter = site_local(site.index);
         let ranks = ranks_or_default(site.args.ranks.as_ref(), context, &private);
-        let counter_new = match site.args.kind {
-            Kind::Param => quote!(#private::site_once(#run, #ranks)),
-            _ => {
-                let every = site.args.every.map_or(1, |(every, _)| every);
-                quote!(#private::site(#run, #every, #ranks))
-            }
+        let every = match site.args.kind {
+            Kind::Param => u64::MAX,
+            _ => site.args.every.map_or(1, |(every, _)| every),
         };
-        quote!(let #counter = &#counter_new;)
+        let index = site.index as u32;
+        let name = &site.name;
+        quote!(let #counter = &#private::site(#run, #index, #name, #every, #ranks);)
     });
+    let all_sites = sites.iter().map(|site| site_local(site.index));
+    let sites_list = local("__lb_sites");
+    let sites_list = sites
+        .iter()
+        .any(|s| s.args.kind == Kind::Checkpoint)
+        .then(|| quote!(let #sites_list: &[&#private::Site] = &[#(#all_sites),*];));
+    let resume = match &args.resume {
+        Some(expr) => quote_spanned!(expr.span()=> #private::resume(#expr)),
+        None => quote!(::core::option::Option::None),
+    };
     let return_type = match &sig.output {
         ReturnType::Type(arrow, ty) if !mentions_impl(ty) => quote!(#arrow #ty),
         ReturnType::Type(..) => TokenStream::new(),
@@ -194,9 +203,11 @@ fn wrap(
                     ranks: #ranks,
                 },
                 #config,
+                #resume,
             );
             let #run = #experiment.state();
             #(#counters)*
+            #sites_list
             let #body = #private::catch(|| #return_type { #(#stmts)* });
             match #body {
                 ::core::result::Result::Ok(#value) => {
@@ -215,7 +226,6 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
     let counter = site_local(site.index);
     let run = local("__lb_run");
     let step = local("__lb_step");
-    let name = syn::LitStr::new(&site.name, site.name_span);
     let record = format_ident!("{}", site.args.kind.as_str());
     let record = located_at(quote!(#private::#record), site.args.kind_span);
     let step_value = match &site.args.step {
@@ -225,17 +235,34 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
         }
         None => quote!(#step),
     };
+    let extra = match site.args.kind {
+        Kind::Checkpoint => {
+            let sites = local("__lb_sites");
+            let keep = site
+                .args
+                .keep
+                .as_ref()
+                .map_or(quote!(1usize), |(keep, _)| quote!(#keep));
+            quote!(#sites, #counter, #step_value, #keep)
+        }
+        _ => quote!(#counter, #step_value),
+    };
     let (keep, fire) = match &site.target {
         Target::Let(ident) => {
             let fire = quote_spanned! {ident.span()=>
-                #record(#run, #name, #step_value, &#ident);
+                #record(#run, #extra, &#ident);
             };
             (Some(stmt), fire)
         }
         Target::Expr(expr) => {
-            // Borrowed, not bound: `#[log(text)] hp.name;` must not move out of `hp`.
+            // Borrowed, not bound: `#[log(text)] hp.name;` must not move out of `hp`, and
+            // `#[log(checkpoint)] &model;` hands over the model itself, not a reference.
+            let expr = match expr {
+                Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
+                other => other,
+            };
             let fire = quote_spanned! {expr.span()=>
-                #record(#run, #name, #step_value, &(#expr));
+                #record(#run, #extra, &(#expr));
             };
             (None, fire)
         }
@@ -248,6 +275,18 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
         }
     };
     keep.into_iter().chain([gate]).collect()
+}
+
+/// Wraps the iterator of a `#[progress]` loop; `sites` are the metric sites inside it.
+pub fn progress(for_loop: &mut syn::ExprForLoop, label: &str, sites: &[usize], context: &Context) {
+    let private = context.private();
+    let run = local("__lb_run");
+    let sites = sites.iter().map(|index| site_local(*index));
+    let iter = &for_loop.expr;
+    let wrapped = quote_spanned! {iter.span()=>
+        #private::progress(#run, #label, #iter, &[#(#sites),*])
+    };
+    for_loop.expr = Box::new(syn::parse_quote!(#wrapped));
 }
 
 fn ranks(ranks: Option<&Ranks>, private: &TokenStream) -> TokenStream {
@@ -379,6 +418,16 @@ pub fn stray_log(item: TokenStream) -> TokenStream {
     with_errors(item, errors)
 }
 
+/// `#[progress]` reached as a macro of its own: it is not on a loop of an experiment.
+pub fn stray_progress(item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    errors.at(
+        Span::call_site(),
+        "`#[progress]` belongs on a `for` loop inside an `#[experiment]` function",
+    );
+    with_errors(item, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -435,8 +484,6 @@ mod tests {
                     let batch_size = 32;
                     #[log(metric, keep = 3)]
                     let loss = 0.5;
-                    #[log(histogram)]
-                    let weights = 0.5;
                 }
             },
         );
@@ -444,7 +491,6 @@ mod tests {
             "`every` has no effect on `#[log(param)]`, which records once",
             "`step` has no effect on `#[log(param)]`, which records once",
             "`keep` applies only to `#[log(checkpoint)]`, not to `#[log(metric)]`",
-            "`#[log(histogram)]` is reserved but not supported by this version of labbook",
         ] {
             assert!(output.contains(message), "{message} in {output}");
         }

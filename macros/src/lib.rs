@@ -36,6 +36,15 @@ pub fn log(_args: TokenStream, item: TokenStream) -> TokenStream {
     expand::stray_log(item.into()).into()
 }
 
+/// Shows a progress bar for a `for` loop inside an `#[experiment]` function.
+///
+/// It is consumed by the enclosing `#[experiment]`; reaching this entry point means the
+/// attribute sits somewhere it cannot work.
+#[proc_macro_attribute]
+pub fn progress(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::stray_progress(item.into()).into()
+}
+
 /// `#[derive(Serialize)]` through labbook's own copy of serde, so a training crate does not
 /// need `serde` among its dependencies. `#[serde(...)]` attributes work as usual.
 #[proc_macro_derive(Serialize, attributes(serde))]

@@ -44,11 +44,6 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Kinds whose runtime support ships in this version; the others parse but are refused.
-    pub fn is_available(self) -> bool {
-        matches!(self, Kind::Metric | Kind::Param | Kind::Text)
-    }
-
     /// Options this kind accepts besides `name` and `ranks`.
     pub fn takes_every_and_step(self) -> bool {
         !matches!(self, Kind::Param)
@@ -67,6 +62,8 @@ pub enum Ranks {
 pub struct ExperimentArgs {
     pub name: Option<LitStr>,
     pub ranks: Option<Ranks>,
+    /// `resume = expr`: an `Option<u64>` run id to continue instead of starting a new run.
+    pub resume: Option<Expr>,
     pub krate: Option<Path>,
 }
 

@@ -41,14 +41,6 @@ pub fn sites(sites: &[Site], errors: &mut Errors) {
 fn options(site: &Site, errors: &mut Errors) {
     let args = &site.args;
     let kind = args.kind.as_str();
-    if !args.kind.is_available() {
-        errors.at(
-            args.kind_span,
-            format_args!(
-                "`#[log({kind})]` is reserved but not supported by this version of labbook"
-            ),
-        );
-    }
     if !args.kind.takes_every_and_step() {
         for (option, key) in [
             ("every", args.every.as_ref().map(|(_, key)| *key)),

@@ -14,7 +14,7 @@ use syn::{Attribute, Block, Expr, Item, Pat, Stmt};
 
 use crate::errors::Errors;
 use crate::expand::{self, Context};
-use crate::model::{Site, Target};
+use crate::model::{Kind, Site, Target};
 use crate::{attr, name};
 
 /// Walks one experiment body.
@@ -166,7 +166,39 @@ impl VisitMut for Sites<'_> {
                 );
             }
         }
-        visit_mut::visit_expr_mut(self, expr);
+        let progress = expr_attrs(expr)
+            .map(|attrs| take_progress(attrs))
+            .unwrap_or_default();
+        match (progress.first(), &mut *expr) {
+            (Some(attr), Expr::ForLoop(for_loop)) => {
+                let first_site = self.sites.len();
+                visit_mut::visit_expr_for_loop_mut(self, for_loop);
+                let label = match attr::progress_name(attr) {
+                    Ok(Some(name)) => name.value(),
+                    Ok(None) => loop_label(&for_loop.pat),
+                    Err(e) => {
+                        self.errors.push(e);
+                        return;
+                    }
+                };
+                let inside: Vec<usize> = self.sites[first_site..]
+                    .iter()
+                    .filter(|site| site.args.kind == Kind::Metric)
+                    .map(|site| site.index)
+                    .collect();
+                expand::progress(for_loop, &label, &inside, self.context);
+            }
+            (Some(attr), _) => {
+                self.errors
+                    .at(attr::path_span(attr), "`#[progress]` goes on a `for` loop");
+                visit_mut::visit_expr_mut(self, expr);
+            }
+            (None, _) => visit_mut::visit_expr_mut(self, expr),
+        }
+        for extra in progress.iter().skip(1) {
+            self.errors
+                .at(attr::path_span(extra), "a loop takes one `#[progress]`");
+        }
     }
 
     fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
@@ -201,6 +233,14 @@ impl VisitMut for Stray<'_> {
     }
 
     fn visit_attributes_mut(&mut self, attrs: &mut Vec<Attribute>) {
+        for attr in take_progress(attrs) {
+            if let Some(errors) = self.errors.as_deref_mut() {
+                errors.at(
+                    attr::path_span(&attr),
+                    "`#[progress]` inside a nested item is outside the experiment; move the loop into the experiment body",
+                );
+            }
+        }
         for attr in take_logs(attrs) {
             if let Some(errors) = self.errors.as_deref_mut() {
                 errors.at(
@@ -230,6 +270,23 @@ fn take_log_attr(stmt: &mut Stmt, errors: &mut Errors) -> Option<Attribute> {
         );
     }
     first
+}
+
+fn take_progress(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
+    let (found, rest) = std::mem::take(attrs)
+        .into_iter()
+        .partition(attr::is_progress);
+    *attrs = rest;
+    found
+}
+
+/// What a progress bar is called when `#[progress]` gives no name: the loop's binding.
+fn loop_label(pat: &Pat) -> String {
+    match pat {
+        Pat::Ident(p) => p.ident.to_string(),
+        Pat::Type(p) => loop_label(&p.pat),
+        _ => "loop".to_owned(),
+    }
 }
 
 fn take_logs(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {

@@ -31,17 +31,24 @@
 
 #![forbid(unsafe_code)]
 
+mod artifact;
 pub mod backend;
 pub mod backends;
+pub mod checkpoint;
 mod console;
 mod error;
 mod gate;
+pub mod histogram;
+mod image;
 pub mod kinds;
 pub mod launcher;
 mod name;
+pub mod progress;
 mod record;
 mod run;
 pub mod store;
+#[cfg(feature = "dfdx")]
+pub mod tensor;
 mod writer;
 
 /// The README's examples compile (`cargo test --doc`).
@@ -54,10 +61,12 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use inventory;
-pub use labbook_macros::{experiment, log};
+pub use labbook_macros::{experiment, log, progress};
 
+pub use crate::artifact::Artifact;
 pub use crate::error::{Error, Result};
 pub use crate::gate::Ranks;
+pub use crate::image::{Image, ToImage};
 pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
 pub use crate::record::{Record, Value};
 pub use crate::run::{run, Git, Info, RankInfo, Run, Status};
@@ -65,7 +74,7 @@ pub use crate::run::{run, Git, Info, RankInfo, Run, Status};
 /// Everything a training file needs: `use labbook::prelude::*;`.
 pub mod prelude {
     pub use crate::run::run;
-    pub use crate::{experiment, log, Ranks, Run};
+    pub use crate::{experiment, log, progress, Image, Ranks, Run};
     pub use labbook_macros::{Deserialize, Serialize};
     pub use serde::de::Deserialize;
     pub use serde::ser::Serialize;

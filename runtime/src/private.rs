@@ -3,11 +3,16 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
 pub use crate::gate::{Ranks, Site};
 pub use crate::run::{Experiment, ExperimentSpec, Outcome, RunState};
 pub use serde;
 
+use crate::artifact::Artifact;
+use crate::checkpoint::{self, Checkpoint};
+use crate::histogram::Histogram;
+use crate::image::ToImage;
 use crate::kinds::{Config, FailureText, Metric, Param, Text};
 use crate::name::Name;
 use crate::record::Value;
@@ -15,14 +20,13 @@ use crate::record::Value;
 /// `false` with the `off` feature: every site compiles out.
 pub const ENABLED: bool = !cfg!(feature = "off");
 
-#[inline]
-pub fn site(run: &RunState, every: u64, ranks: Ranks) -> Site {
-    Site::new(run.rank(), every, ranks)
-}
-
-#[inline]
-pub fn site_once(run: &RunState, ranks: Ranks) -> Site {
-    Site::once(run.rank(), ranks)
+/// The counter of site `index`, continuing from the checkpoint of a resumed run.
+pub fn site(run: &RunState, index: u32, name: &'static str, every: u64, ranks: Ranks) -> Site {
+    let site = Site::new(index, name, run.rank(), every, ranks);
+    if let Some(counter) = run.resume().and_then(|r| r.counter(index, name)) {
+        site.restore(counter);
+    }
+    site
 }
 
 pub fn config<C: Config + ?Sized>(config: &C) -> serde_json::Value {
@@ -36,22 +40,124 @@ pub fn catch<T>(body: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
     panic::catch_unwind(AssertUnwindSafe(body))
 }
 
-#[inline]
-pub fn metric<T: Metric + ?Sized>(run: &RunState, name: &'static str, step: u64, value: &T) {
-    run.push(Name::from_site(name), step, Value::Scalar(value.to_f64()));
+fn name(site: &Site) -> Name {
+    Name::from_site(site.name())
 }
 
 #[inline]
-pub fn text<T: Text + ?Sized>(run: &RunState, name: &'static str, step: u64, value: &T) {
-    run.push(Name::from_site(name), step, Value::Text(value.to_text()));
+pub fn metric<T: Metric + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    let value = value.to_f64();
+    site.set_last(value);
+    run.push(name(site), step, Value::Scalar(value));
 }
 
 #[inline]
-pub fn param<T: Param + ?Sized>(run: &RunState, name: &'static str, step: u64, value: &T) {
+pub fn text<T: Text + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    run.push(name(site), step, Value::Text(value.to_text()));
+}
+
+pub fn param<T: Param + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
     match value.to_json() {
-        Ok(json) => run.push(Name::from_site(name), step, Value::Param(json)),
-        Err(e) => tracing::error!("labbook could not record param `{name}`: {e}"),
+        Ok(json) => run.push(name(site), step, Value::Param(json)),
+        Err(e) => tracing::error!("labbook could not record param `{}`: {e}", site.name()),
     }
+}
+
+pub fn histogram<T: Histogram + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    run.push(
+        name(site),
+        step,
+        Value::Histogram(Arc::new(value.summary())),
+    );
+}
+
+pub fn image<T: ToImage + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    match value.to_image() {
+        Ok(image) => run.push(name(site), step, Value::Image(Arc::new(image))),
+        Err(e) => tracing::error!("labbook could not record image `{}`: {e}", site.name()),
+    }
+}
+
+pub fn artifact<T: Artifact + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    match crate::artifact::copy(run.dir(), site.name(), run.rank(), value.path()) {
+        Ok(copy) => run.push(name(site), step, Value::Artifact(copy)),
+        Err(e) => tracing::error!("labbook could not record artifact `{}`: {e}", site.name()),
+    }
+}
+
+/// Saves a checkpoint with every site's counters; `sites` are all of the experiment's.
+pub fn checkpoint<F, T: Checkpoint<F> + ?Sized>(
+    run: &RunState,
+    sites: &[&Site],
+    site: &Site,
+    step: u64,
+    keep: usize,
+    value: &T,
+) {
+    run.flush();
+    match checkpoint::write(
+        run.dir(),
+        &run.label(),
+        run.rank(),
+        step,
+        keep,
+        sites,
+        value,
+    ) {
+        Ok(file) => run.push(name(site), step, Value::Checkpoint(file)),
+        Err(e) => tracing::error!(
+            "labbook could not save checkpoint `{}` at step {step}: {e}",
+            site.name()
+        ),
+    }
+}
+
+/// Wraps the iterator of a `#[progress]` loop; `sites` are the metric sites inside it.
+pub fn progress<'a, I: IntoIterator>(
+    run: &RunState,
+    label: &'static str,
+    iter: I,
+    sites: &'a [&'a Site],
+) -> crate::progress::Progress<'a, I::IntoIter> {
+    crate::progress::Progress::new(run, label, iter.into_iter(), sites)
+}
+
+/// What `#[experiment(resume = expr)]` takes: a run id, or `None` for a new run.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name a run to resume",
+    label = "not a run id",
+    note = "`resume = ...` takes an `Option<u64>` run id (`None` starts a new run) or a `u64`"
+)]
+pub trait RunId {
+    fn run_id(self) -> Option<u64>;
+}
+
+impl RunId for u64 {
+    fn run_id(self) -> Option<u64> {
+        Some(self)
+    }
+}
+
+impl RunId for Option<u64> {
+    fn run_id(self) -> Option<u64> {
+        self
+    }
+}
+
+impl RunId for &u64 {
+    fn run_id(self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl RunId for &Option<u64> {
+    fn run_id(self) -> Option<u64> {
+        *self
+    }
+}
+
+pub fn resume(id: impl RunId) -> Option<u64> {
+    id.run_id()
 }
 
 /// The value of `step = expr`.
@@ -72,16 +178,17 @@ macro_rules! step_from {
                 u64::try_from(self).unwrap_or(0)
             }
         }
+
+        impl Step for &$ty {
+            #[inline]
+            fn to_step(self) -> u64 {
+                u64::try_from(*self).unwrap_or(0)
+            }
+        }
     )*};
 }
 
 step_from!(u8, u16, u32, u64, usize, i32, i64, isize);
-
-impl<T: Step + Copy> Step for &T {
-    fn to_step(self) -> u64 {
-        (*self).to_step()
-    }
-}
 
 #[inline]
 pub fn step(step: impl Step) -> u64 {

@@ -1,6 +1,11 @@
 //! What a log site hands to the writer thread.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::histogram::Summary;
+use crate::image::Image;
 
 use crate::name::Name;
 
@@ -24,6 +29,14 @@ pub enum Value {
     Text(String),
     /// A `param`: any serialisable value.
     Param(serde_json::Value),
+    /// A `histogram`, already summarised.
+    Histogram(Arc<Summary>),
+    /// An `image`; its PNG encoding is made once and shared.
+    Image(Arc<Image>),
+    /// A `checkpoint` file, already written into the run directory.
+    Checkpoint(PathBuf),
+    /// An `artifact`, already copied into the run's `artifacts/` folder.
+    Artifact(PathBuf),
 }
 
 impl Value {
@@ -33,6 +46,10 @@ impl Value {
             Value::Scalar(_) => "metric",
             Value::Text(_) => "text",
             Value::Param(_) => "param",
+            Value::Histogram(_) => "histogram",
+            Value::Image(_) => "image",
+            Value::Checkpoint(_) => "checkpoint",
+            Value::Artifact(_) => "artifact",
         }
     }
 }

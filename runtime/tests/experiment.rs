@@ -181,7 +181,7 @@ fn helper(step: u64) -> labbook::Result<()> {
 }
 
 #[experiment]
-fn logs_by_hand() -> PathBuf {
+fn logs_by_hand() -> (PathBuf, labbook::Run) {
     for step in 0..3 {
         helper(step).unwrap();
     }
@@ -190,13 +190,13 @@ fn logs_by_hand() -> PathBuf {
     run()
         .log_text("notes/after error", 9, "still recording")
         .unwrap();
-    run().dir().unwrap().to_owned()
+    (run().dir().unwrap().to_owned(), run())
 }
 
 #[test]
 fn manual_logging_goes_through_the_same_store_and_bad_names_lose_nothing() {
     store();
-    let dir = logs_by_hand();
+    let (dir, handle) = logs_by_hand();
     assert_eq!(steps(&dir, "eval/acc"), [0, 1, 2]);
     assert_eq!(
         json(&dir.join("params.json")),
@@ -204,10 +204,8 @@ fn manual_logging_goes_through_the_same_store_and_bad_names_lose_nothing() {
     );
     assert!(dir.join("text/notes/after error.jsonl").exists());
     assert!(!store().join("logs_by_hand/escape.jsonl").exists());
-    assert!(matches!(
-        run().log_metric("x", 0, 1.0),
-        Err(labbook::Error::NoActiveRun)
-    ));
+    let late = handle.log_metric("late", 0, 1.0).unwrap_err();
+    assert!(matches!(late, labbook::Error::RunEnded(_)), "{late}");
 }
 
 #[experiment]

@@ -27,12 +27,19 @@ fn crowd() {
     let started = 1;
 }
 
+#[experiment(name = "slurm")]
+fn slurm() {
+    #[log(metric)]
+    let started = 1;
+}
+
 /// The body of every child process.
 #[test]
 fn child() {
     match std::env::var("LABBOOK_TEST_CHILD").as_deref() {
         Ok("ranked") => ranked(),
         Ok("crowd") => crowd(),
+        Ok("slurm") => slurm(),
         _ => {}
     }
 }
@@ -117,7 +124,7 @@ fn slurm_ranks_of_one_job_share_a_run_and_two_jobs_never_collide() {
         (0..2)
             .map(|rank| {
                 spawn(
-                    "crowd",
+                    "slurm",
                     &[
                         ("SLURM_PROCID", rank.to_string()),
                         ("SLURM_NTASKS", "2".into()),
@@ -130,7 +137,7 @@ fn slurm_ranks_of_one_job_share_a_run_and_two_jobs_never_collide() {
     let mut children = job("1001");
     children.extend(job("1002"));
     wait(children);
-    let dirs = runs("crowd");
+    let dirs = runs("slurm");
     let slurm: Vec<_> = dirs
         .iter()
         .filter(|d| json(&d.join("metadata/info.json"))["launcher"] == "slurm")

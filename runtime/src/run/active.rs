@@ -40,10 +40,16 @@ pub(super) fn enter(state: &Arc<RunState>) {
         .push(Arc::clone(state));
 }
 
-pub(super) fn leave(state: &Arc<RunState>) {
-    THREAD.with(|runs| runs.borrow_mut().retain(|s| !Arc::ptr_eq(s, state)));
+pub(super) fn leave(state: &RunState) {
+    let same = |s: &Arc<RunState>| std::ptr::eq(Arc::as_ptr(s), state);
+    let _ = THREAD.try_with(|runs| runs.borrow_mut().retain(|s| !same(s)));
     PROCESS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .retain(|s| !Arc::ptr_eq(s, state));
+        .retain(|s| !same(s));
+}
+
+/// Every run active in the process, for ending them all on an interrupt.
+pub(super) fn all() -> Vec<Arc<RunState>> {
+    PROCESS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }

@@ -2,12 +2,12 @@
 
 use std::any::Any;
 use std::path::Path;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::info::{Info, RankInfo, Status};
 use super::{active, RunState};
-use crate::backend::{self, RunContext, RunEnd};
+use crate::backend::{self, RunContext};
+use crate::checkpoint::Resume;
 use crate::gate::Ranks;
 use crate::launcher;
 use crate::record::now;
@@ -34,7 +34,6 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Experiment {
     state: Arc<RunState>,
-    info: Info,
 }
 
 impl Experiment {
@@ -43,27 +42,49 @@ impl Experiment {
     /// # Panics
     ///
     /// When the run directory cannot be created: there would be nowhere to record anything.
-    pub fn begin(spec: ExperimentSpec, config: Option<serde_json::Value>) -> Experiment {
-        match Experiment::try_begin(&spec, config) {
+    /// With `resume = Some(id)`, continues run `id` from its last checkpoint instead.
+    pub fn begin(
+        spec: ExperimentSpec,
+        config: Option<serde_json::Value>,
+        resume: Option<u64>,
+    ) -> Experiment {
+        match Experiment::try_begin(&spec, config, resume) {
             Ok(experiment) => experiment,
-            Err(e) => panic!(
-                "labbook cannot start a run of `{}`: {e}. Set LABBOOK_DIR to a writable directory.",
-                spec.name
-            ),
+            Err(e) => match resume {
+                Some(id) => panic!("labbook cannot resume run {}/{id}: {e}", spec.name),
+                None => panic!(
+                    "labbook cannot start a run of `{}`: {e}. Set LABBOOK_DIR to a writable directory.",
+                    spec.name
+                ),
+            },
         }
     }
 
     fn try_begin(
         spec: &ExperimentSpec,
         config: Option<serde_json::Value>,
+        resume: Option<u64>,
     ) -> crate::Result<Experiment> {
         crate::console::init_tracing();
         let start = now();
         let launch = launcher::detect();
         let experiment_dir = layout::root().join(spec.name);
-        let (id, dir) = alloc::allocate(&experiment_dir, launch.job.as_deref())?;
+        let (id, dir, resume) = match resume {
+            Some(id) => {
+                let dir = alloc::existing(&experiment_dir, id)?;
+                let resume = Resume::prepare(&dir, launch.rank)?;
+                (id, dir, Some(resume))
+            }
+            None => {
+                let (id, dir) = alloc::allocate(&experiment_dir, launch.job.as_deref())?;
+                (id, dir, None)
+            }
+        };
         layout::create_run_folders(&dir)?;
         let mut info = Info::gather(spec.name, id, spec.function, spec.file, &launch, start);
+        if let Some(resume) = &resume {
+            info.resumed(&layout::info_file(&dir), resume.sidecar.step);
+        }
         if launch.rank == 0 {
             if let Some(config) = &config {
                 layout::write_json(
@@ -84,17 +105,21 @@ impl Experiment {
         let backends = start_backends(&context);
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
         write_info(&dir, &info)?;
+        crate::console::open_run_log(&dir, launch.rank);
         let state = Arc::new(RunState {
             experiment: spec.name.to_owned(),
             id,
+            resume,
             dir,
             rank: launch.rank,
             world_size: launch.world_size,
             writer: Writer::spawn(backends),
             ended: Default::default(),
+            info: Mutex::new(info),
         });
         active::enter(&state);
-        Ok(Experiment { state, info })
+        super::interrupt::install();
+        Ok(Experiment { state })
     }
 
     /// The state the generated log sites push to.
@@ -104,29 +129,11 @@ impl Experiment {
     }
 
     /// Ends the run: every record reaches every backend, then the status is written.
-    pub fn end(mut self, outcome: Outcome) {
-        let (status, error) = match outcome {
-            Outcome::Complete => (Status::Complete, None),
-            Outcome::Failed(error) => (Status::Failed, Some(error)),
-        };
-        let state = &self.state;
-        state.ended.store(true, Ordering::Relaxed);
-        let end = RunEnd {
-            status,
-            error: error.clone(),
-            time: now(),
-        };
-        state.writer.finish(end.clone());
-        self.info.end(status, error, end.time);
-        self.info.queue_blocked_s = state.writer.blocked().as_secs_f64();
-        if let Err(e) = write_info(&state.dir, &self.info) {
-            tracing::error!(
-                "labbook could not record the end of run {}/{}: {e}",
-                state.experiment,
-                state.id
-            );
+    pub fn end(self, outcome: Outcome) {
+        match outcome {
+            Outcome::Complete => self.state.end(Status::Complete, None),
+            Outcome::Failed(error) => self.state.end(Status::Failed, Some(error)),
         }
-        active::leave(state);
     }
 
     /// Ends the run as `FAILED` with the panic message, then lets the panic go on.
@@ -163,7 +170,7 @@ fn start_backends(context: &RunContext) -> Vec<Named> {
 
 /// Writes this rank's `metadata/rank<r>.json` and, on rank 0, `info.json` with every rank
 /// that has reported so far.
-fn write_info(dir: &Path, info: &Info) -> crate::Result<()> {
+pub(super) fn write_info(dir: &Path, info: &Info) -> crate::Result<()> {
     layout::write_json(&layout::rank_file(dir, info.rank), &info.rank_info())?;
     if info.rank != 0 {
         return Ok(());

@@ -69,9 +69,18 @@ pub struct Info {
     pub git: Option<Git>,
     /// Total time log calls waited on a full queue.
     pub queue_blocked_s: f64,
+    /// How often the run was resumed, and the checkpoint step of the latest resume.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_from_step: Option<u64>,
     /// Every rank of the job, as each reported itself (rank 0's file only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranks: Vec<RankInfo>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The state of the source tree the run was started from.
@@ -138,8 +147,24 @@ impl Info {
             backends: Vec::new(),
             git: cwd.as_deref().and_then(git),
             queue_blocked_s: 0.0,
+            resumes: 0,
+            resumed_from_step: None,
             ranks: Vec::new(),
         }
+    }
+
+    /// Carries the original start over from the `info.json` of the run being resumed.
+    pub(crate) fn resumed(&mut self, previous: &Path, step: u64) {
+        if let Some(before) = std::fs::read_to_string(previous)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Info>(&t).ok())
+        {
+            self.start_time = before.start_time;
+            self.start_unix = before.start_unix;
+            self.resumes = before.resumes;
+        }
+        self.resumes += 1;
+        self.resumed_from_step = Some(step);
     }
 
     pub(crate) fn rank_info(&self) -> RankInfo {

@@ -4,14 +4,18 @@
 mod active;
 mod experiment;
 mod info;
+mod interrupt;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 pub use self::active::run;
 pub use self::experiment::{Experiment, ExperimentSpec, Outcome};
 pub use self::info::{Git, Info, RankInfo, Status};
 
+use crate::backend::RunEnd;
+use crate::checkpoint::{Restore, Resume};
 use crate::error::{Error, Result};
 use crate::gate::Ranks;
 use crate::kinds::{Metric, Param, Text};
@@ -24,11 +28,15 @@ use crate::writer::Writer;
 pub struct RunState {
     experiment: String,
     id: u64,
+    /// What the run continues from when it was resumed.
+    resume: Option<Resume>,
     dir: PathBuf,
     rank: u32,
     world_size: u32,
     writer: Writer,
     ended: AtomicBool,
+    /// `metadata/info.json` as this rank will write it at the end.
+    info: Mutex<Info>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -53,6 +61,48 @@ impl RunState {
 
     pub(crate) fn rank(&self) -> u32 {
         self.rank
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn label(&self) -> String {
+        format!("{}/{}", self.experiment, self.id)
+    }
+
+    pub(crate) fn resume(&self) -> Option<&Resume> {
+        self.resume.as_ref()
+    }
+
+    /// Waits until every record pushed so far is written.
+    pub(crate) fn flush(&self) {
+        self.writer.flush();
+    }
+
+    /// Ends the run once: every queued record reaches every backend, then the status is
+    /// written. Later calls (the body returning after an interrupt ended it) do nothing.
+    pub(crate) fn end(&self, status: Status, error: Option<String>) {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let end = RunEnd {
+            status,
+            error: error.clone(),
+            time: now(),
+        };
+        self.writer.finish(end.clone());
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        info.end(status, error, end.time);
+        info.queue_blocked_s = self.writer.blocked().as_secs_f64();
+        if let Err(e) = experiment::write_info(&self.dir, &info) {
+            tracing::error!(
+                "labbook could not record the end of run {}: {e}",
+                self.label()
+            );
+        }
+        crate::console::close_run_log();
+        active::leave(self);
     }
 }
 
@@ -142,6 +192,42 @@ impl Run {
                     reason: e.to_string(),
                 })
         })
+    }
+
+    /// Loads the checkpoint a resumed run continues from into `value` and returns its step;
+    /// `None` when the run was not resumed.
+    ///
+    /// ```no_run
+    /// # use labbook::prelude::*;
+    /// # #[derive(Serialize, Deserialize, Default)] struct Model { w: Vec<f32> }
+    /// # fn build() -> Model { Model::default() }
+    /// #[experiment(resume = resume)]
+    /// fn train(resume: Option<u64>) -> labbook::Result<()> {
+    ///     let mut model = build();
+    ///     let first_epoch = run().restore(&mut model)?.map_or(0, |epoch| epoch + 1);
+    ///     for epoch in first_epoch..10 {
+    ///         // ... train one epoch ...
+    ///         #[log(checkpoint, keep = 3, step = epoch)]
+    ///         &model;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn restore<F, T: Restore<F> + ?Sized>(&self, value: &mut T) -> Result<Option<u64>> {
+        let state = self.live()?;
+        let Some(resume) = &state.resume else {
+            return Ok(None);
+        };
+        let path = state
+            .dir
+            .join(crate::checkpoint::FOLDER)
+            .join(format!("last.{}", T::EXTENSION));
+        value.load(&path).map_err(|reason| Error::Corrupt {
+            path,
+            line: 0,
+            reason,
+        })?;
+        Ok(Some(resume.sidecar.step))
     }
 
     /// Waits until everything logged so far has reached every backend.

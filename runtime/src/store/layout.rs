@@ -9,6 +9,8 @@
 //!     metrics/<name>.rank<r>.jsonl   the same stream from rank r > 0
 //!     params.json              the `param` sites, by name
 //!     text/<name>.jsonl        one text a line: {"step":…,"value":"…","time":…}
+//!     histograms/<name>.jsonl  one summary a line: {"step":…,"value":{min,max,…,buckets},"time":…}
+//!     checkpoints/             step-<step>.<ext> + .json sidecars, last.<ext>
 //!     artifacts/  logs/
 //! ```
 //!
@@ -26,6 +28,9 @@ use crate::error::{Error, Result};
 pub const METADATA: &str = "metadata";
 pub const METRICS: &str = "metrics";
 pub const TEXT: &str = "text";
+pub const HISTOGRAMS: &str = "histograms";
+/// The folders that hold JSON-lines streams.
+pub const STREAM_FOLDERS: [&str; 3] = [METRICS, TEXT, HISTOGRAMS];
 pub const ARTIFACTS: &str = "artifacts";
 pub const LOGS: &str = "logs";
 pub const CONFIG_FILE: &str = "config.json";
@@ -49,6 +54,27 @@ pub fn stream_file(dir: &Path, folder: &str, name: &str, rank: u32) -> PathBuf {
     dir.join(folder).join(file)
 }
 
+/// The rank a stream file belongs to: `loss.jsonl` is rank 0's, `loss.rank3.jsonl` rank 3's.
+pub fn stream_rank(path: &Path) -> Option<u32> {
+    let stem = path.file_name()?.to_str()?.strip_suffix(".jsonl")?;
+    match stem.rsplit_once(".rank") {
+        Some((_, rank)) if !rank.is_empty() && rank.bytes().all(|b| b.is_ascii_digit()) => {
+            rank.parse().ok()
+        }
+        _ => Some(0),
+    }
+}
+
+/// `artifacts/images/<name>/<step>.png` (`<step>.rank<r>.png` for other ranks).
+pub fn image_file(dir: &Path, name: &str, step: u64, rank: u32) -> PathBuf {
+    let file = if rank == 0 {
+        format!("{step}.png")
+    } else {
+        format!("{step}.rank{rank}.png")
+    };
+    dir.join(ARTIFACTS).join("images").join(name).join(file)
+}
+
 /// `params.json`, or `params.rank<r>.json`.
 pub fn params_file(dir: &Path, rank: u32) -> PathBuf {
     if rank == 0 {
@@ -68,7 +94,7 @@ pub fn rank_file(dir: &Path, rank: u32) -> PathBuf {
 
 /// Creates the folders every run has.
 pub fn create_run_folders(dir: &Path) -> Result<()> {
-    for folder in [METADATA, METRICS, TEXT, ARTIFACTS, LOGS] {
+    for folder in [METADATA, METRICS, TEXT, HISTOGRAMS, ARTIFACTS, LOGS] {
         let path = dir.join(folder);
         fs::create_dir_all(&path).map_err(Error::io("cannot create", &path))?;
     }

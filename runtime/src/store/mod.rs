@@ -90,6 +90,19 @@ impl Backend for LocalStore {
                     self.params.insert(record.name.to_string(), value.clone());
                     self.params_changed = true;
                 }
+                Value::Histogram(summary) => {
+                    let stream = self.stream(&record.name, layout::HISTOGRAMS)?;
+                    jsonl::push_json(&mut stream.pending, record.step, &**summary, record.time);
+                }
+                Value::Image(image) => {
+                    let path = layout::image_file(&self.dir, &record.name, record.step, self.rank);
+                    if let Some(parent) = path.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    fs::write(&path, image.png())?;
+                }
+                // Written into the run directory on the training thread already.
+                Value::Checkpoint(_) | Value::Artifact(_) => {}
             }
         }
         // One write per stream and batch: lines reach the file whole.

@@ -2,8 +2,8 @@ use labbook::prelude::*;
 
 #[experiment]
 fn train() {
-    #[log(histogram)]
-    let weights = vec![0.1, 0.2];
+    #[log(image)]
+    let frame: Vec<u8> = vec![0; 28 * 28];
 }
 
 fn main() {}

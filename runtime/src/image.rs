@@ -1,0 +1,164 @@
+//! `#[log(image)]`: pictures stored as PNG in `artifacts/images/<name>/<step>.png`.
+
+use std::sync::OnceLock;
+
+/// An image in memory: 8-bit grey, RGB or RGBA pixels, row by row.
+#[derive(Debug)]
+pub struct Image {
+    width: u32,
+    height: u32,
+    channels: u8,
+    pixels: Vec<u8>,
+    png: OnceLock<Vec<u8>>,
+}
+
+impl Image {
+    /// `pixels` holds `width × height × channels` bytes; `channels` is 1 (grey), 3 (RGB) or
+    /// 4 (RGBA).
+    pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<u8>) -> Result<Image, String> {
+        if !matches!(channels, 1 | 3 | 4) {
+            return Err(format!("an image has 1, 3 or 4 channels, not {channels}"));
+        }
+        let expected = width as usize * height as usize * channels as usize;
+        if pixels.len() != expected || expected == 0 {
+            return Err(format!(
+                "a {width}×{height} image with {channels} channels needs {expected} bytes, got {}",
+                pixels.len()
+            ));
+        }
+        Ok(Image {
+            width,
+            height,
+            channels,
+            pixels,
+            png: OnceLock::new(),
+        })
+    }
+
+    pub fn grey(width: u32, height: u32, pixels: Vec<u8>) -> Result<Image, String> {
+        Image::new(width, height, 1, pixels)
+    }
+
+    pub fn rgb(width: u32, height: u32, pixels: Vec<u8>) -> Result<Image, String> {
+        Image::new(width, height, 3, pixels)
+    }
+
+    /// From floats in `[0, 1]` laid out height × width × channels (values outside are
+    /// clamped, NaN is black).
+    pub fn from_unit_floats(
+        width: u32,
+        height: u32,
+        channels: u8,
+        values: &[f32],
+    ) -> Result<Image, String> {
+        let pixels = values
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        Image::new(width, height, channels, pixels)
+    }
+
+    /// From floats laid out channels × height × width, as vision models keep them.
+    pub fn from_chw_floats(
+        channels: u8,
+        height: u32,
+        width: u32,
+        values: &[f32],
+    ) -> Result<Image, String> {
+        let plane = height as usize * width as usize;
+        if values.len() != plane * channels as usize {
+            return Err(format!(
+                "a {channels}×{height}×{width} tensor needs {} values",
+                plane * channels as usize
+            ));
+        }
+        let hwc: Vec<f32> = (0..plane)
+            .flat_map(|p| (0..channels as usize).map(move |c| values[c * plane + p]))
+            .collect();
+        Image::from_unit_floats(width, height, channels, &hwc)
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn channels(&self) -> u8 {
+        self.channels
+    }
+
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The image as a PNG file, encoded once and shared by every backend.
+    pub fn png(&self) -> &[u8] {
+        self.png.get_or_init(|| {
+            let mut out = Vec::new();
+            let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
+            encoder.set_color(match self.channels {
+                1 => png::ColorType::Grayscale,
+                3 => png::ColorType::Rgb,
+                _ => png::ColorType::Rgba,
+            });
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().expect("PNG header to memory");
+            writer
+                .write_image_data(&self.pixels)
+                .expect("PNG data to memory");
+            writer.finish().expect("PNG end to memory");
+            out
+        })
+    }
+}
+
+/// Values a `#[log(image)]` site records: an [`Image`], or a dfdx tensor shaped `H×W`,
+/// `H×W×C` or `C×H×W` with values in `[0, 1]` (feature `dfdx`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be logged as an `image`",
+    label = "not an image",
+    note = "an `image` takes a `labbook::Image` (built from raw grey/RGB bytes or floats in [0, 1]) or a dfdx tensor shaped H×W, H×W×C or C×H×W (feature `dfdx`)"
+)]
+pub trait ToImage {
+    fn to_image(&self) -> Result<Image, String>;
+}
+
+impl ToImage for Image {
+    fn to_image(&self) -> Result<Image, String> {
+        Image::new(self.width, self.height, self.channels, self.pixels.clone())
+    }
+}
+
+impl<T: ToImage + ?Sized> ToImage for &T {
+    fn to_image(&self) -> Result<Image, String> {
+        (**self).to_image()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_decodes_back_to_the_same_pixels() {
+        let pixels: Vec<u8> = (0..6 * 4 * 3).map(|i| i as u8).collect();
+        let image = Image::rgb(6, 4, pixels.clone()).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(image.png().to_vec()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (6, 4));
+        assert_eq!(&buf[..info.buffer_size()], &pixels[..]);
+    }
+
+    #[test]
+    fn chw_floats_are_reordered_and_bad_sizes_are_errors() {
+        let image = Image::from_chw_floats(3, 1, 2, &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]).unwrap();
+        assert_eq!(image.pixels(), [255, 0, 0, 0, 255, 0]);
+        assert!(Image::grey(2, 2, vec![0; 3]).is_err());
+        assert!(Image::new(1, 1, 2, vec![0; 2]).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+use labbook::prelude::*;
+
+#[experiment(resume = name)]
+fn train(name: &str) {}
+
+fn main() {}
