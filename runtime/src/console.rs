@@ -6,7 +6,7 @@
 //! The subscriber is installed at the first run unless the program installed its own.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use file_rotate::compression::Compression;
@@ -20,7 +20,8 @@ use tracing_subscriber::{EnvFilter, Layer};
 const ROTATE_BYTES: usize = 10 * 1024 * 1024;
 const ROTATED_FILES: usize = 5;
 
-static RUN_LOG: Mutex<Option<FileRotate<AppendCount>>> = Mutex::new(None);
+/// The log file of the run started last, with that run's directory.
+static RUN_LOG: Mutex<Option<(PathBuf, FileRotate<AppendCount>)>> = Mutex::new(None);
 
 /// Installs the subscriber, once, unless one is installed already.
 pub(crate) fn init_tracing() {
@@ -57,12 +58,16 @@ pub(crate) fn open_run_log(dir: &Path, rank: u32) {
         Compression::None,
         None,
     );
-    *RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    *RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_owned(), file));
 }
 
-pub(crate) fn close_run_log() {
-    if let Some(mut file) = RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let _ = file.flush();
+/// Stops writing to the log file of the run in `dir`, if it is the one open.
+pub(crate) fn close_run_log(dir: &Path) {
+    let mut open = RUN_LOG.lock().unwrap_or_else(|e| e.into_inner());
+    if open.as_ref().is_some_and(|(owner, _)| owner == dir) {
+        if let Some((_, mut file)) = open.take() {
+            let _ = file.flush();
+        }
     }
 }
 
@@ -79,14 +84,14 @@ impl<'a> MakeWriter<'a> for RunLog {
 impl Write for RunLog {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(file) => file.write(buf),
+            Some((_, file)) => file.write(buf),
             None => Ok(buf.len()),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(file) => file.flush(),
+            Some((_, file)) => file.flush(),
             None => Ok(()),
         }
     }

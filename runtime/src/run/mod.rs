@@ -101,7 +101,7 @@ impl RunState {
                 self.label()
             );
         }
-        crate::console::close_run_log();
+        crate::console::close_run_log(&self.dir);
         active::leave(self);
     }
 }
