@@ -286,7 +286,7 @@ pub fn progress(for_loop: &mut syn::ExprForLoop, label: &str, sites: &[usize], c
     let wrapped = quote_spanned! {iter.span()=>
         #private::progress(#run, #label, #iter, &[#(#sites),*])
     };
-    for_loop.expr = Box::new(syn::parse_quote!(#wrapped));
+    *for_loop.expr = syn::parse_quote!(#wrapped);
 }
 
 fn ranks(ranks: Option<&Ranks>, private: &TokenStream) -> TokenStream {

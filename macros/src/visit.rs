@@ -166,9 +166,7 @@ impl VisitMut for Sites<'_> {
                 );
             }
         }
-        let progress = expr_attrs(expr)
-            .map(|attrs| take_progress(attrs))
-            .unwrap_or_default();
+        let progress = expr_attrs(expr).map(take_progress).unwrap_or_default();
         match (progress.first(), &mut *expr) {
             (Some(attr), Expr::ForLoop(for_loop)) => {
                 let first_site = self.sites.len();
