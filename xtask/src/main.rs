@@ -1,59 +1,101 @@
 //! Project tasks: `cargo xtask test` runs every test the project has, the way CI does.
+//!
+//! Tests that read labbook's output with the real Python tools (TensorBoard, MLflow, W&B,
+//! PROV) find their interpreter in `LABBOOK_PYTHON`; this task creates that virtual
+//! environment from `xtask/verify/requirements.txt` (pinned) once and reuses it.
+
+mod python;
 
 use std::env;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <test|lint>
-  test   every test: unit, integration, doc, compile-fail (ui-tests), the `off` feature,
+const USAGE: &str = "usage: cargo xtask <test|lint|venv>
+  test   every test: unit, integration, doc, compile-fail (ui-tests), each feature,
          the examples, and the CUDA compile check
-  lint   cargo fmt --check and clippy with warnings denied";
+  lint   cargo fmt --check and clippy with warnings denied
+  venv   create the pinned Python environment of the verifiers and print its python";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
     let steps: &[Step] = match task.as_deref() {
         Some("test") => TEST,
         Some("lint") => LINT,
+        Some("venv") => {
+            return match python::ensure() {
+                Ok(python) => {
+                    println!("{}", python.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
+    let python = if steps.iter().any(|s| s.needs_python) {
+        match python::ensure() {
+            Ok(python) => Some(python),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        None
+    };
     for step in steps {
         eprintln!("xtask: {}", step.what);
-        let status = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(step.args)
-            .status()
-            .expect("cargo runs");
+        let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command.args(step.args);
+        if let Some(python) = &python {
+            command.env("LABBOOK_PYTHON", python);
+        }
+        let status = command.status().expect("cargo runs");
         if !status.success() {
-            eprintln!(
-                "xtask: failed: {} (cargo {})",
-                step.what,
-                step.args.join(" ")
-            );
-            return ExitCode::FAILURE;
+            return fail(&format!("{} (cargo {})", step.what, step.args.join(" ")));
         }
     }
     eprintln!("xtask: all {} steps passed", steps.len());
     ExitCode::SUCCESS
 }
 
+fn fail(what: &str) -> ExitCode {
+    eprintln!("xtask: failed: {what}");
+    ExitCode::FAILURE
+}
+
 struct Step {
     what: &'static str,
     args: &'static [&'static str],
+    /// Whether the step runs the Python verifiers.
+    needs_python: bool,
+}
+
+const fn step(what: &'static str, args: &'static [&'static str]) -> Step {
+    Step {
+        what,
+        args,
+        needs_python: false,
+    }
+}
+
+#[allow(dead_code)]
+const fn verified(what: &'static str, args: &'static [&'static str]) -> Step {
+    Step {
+        what,
+        args,
+        needs_python: true,
+    }
 }
 
 const TEST: &[Step] = &[
-    Step {
-        what: "formatting",
-        args: &["fmt", "--all", "--", "--check"],
-    },
-    Step {
-        what: "workspace tests (unit, integration, doc, ui, examples)",
-        args: &["test", "--workspace"],
-    },
-    Step {
-        what: "the `off` feature compiles every site out",
-        args: &[
+    step("formatting", &["fmt", "--all", "--", "--check"]),
+    step(
+        "workspace tests (unit, integration, doc, ui, examples)",
+        &["test", "--workspace"],
+    ),
+    step(
+        "the `off` feature compiles every site out",
+        &[
             "test",
             "-p",
             "labbook",
@@ -62,17 +104,26 @@ const TEST: &[Step] = &[
             "--test",
             "off",
         ],
-    },
+    ),
+    step(
+        "dfdx tensors and models as log values",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "dfdx",
+            "--lib",
+            "tensor",
+        ],
+    ),
 ];
 
 const LINT: &[Step] = &[
-    Step {
-        what: "formatting",
-        args: &["fmt", "--all", "--", "--check"],
-    },
-    Step {
-        what: "clippy",
-        args: &[
+    step("formatting", &["fmt", "--all", "--", "--check"]),
+    step(
+        "clippy",
+        &[
             "clippy",
             "--workspace",
             "--all-targets",
@@ -80,5 +131,5 @@ const LINT: &[Step] = &[
             "-D",
             "warnings",
         ],
-    },
+    ),
 ];
