@@ -42,6 +42,41 @@ struct Shared {
 pub(crate) struct Named {
     pub name: &'static str,
     pub backend: Box<dyn Backend>,
+    /// Whether the last call failed: a failing backend is reported once, not per batch.
+    pub failing: bool,
+}
+
+impl Named {
+    pub fn new(name: &'static str, backend: Box<dyn Backend>) -> Named {
+        Named {
+            name,
+            backend,
+            failing: false,
+        }
+    }
+
+    fn report(&mut self, action: &str, result: Result<(), crate::backend::BackendError>) {
+        match result {
+            Err(e) if !self.failing => {
+                self.failing = true;
+                tracing::error!(
+                    backend = self.name,
+                    "labbook backend `{}` failed to {action}: {e}",
+                    self.name
+                );
+            }
+            Err(_) => {}
+            Ok(()) if self.failing => {
+                self.failing = false;
+                tracing::info!(
+                    backend = self.name,
+                    "labbook backend `{}` works again",
+                    self.name
+                );
+            }
+            Ok(()) => {}
+        }
+    }
 }
 
 /// The producer side, owned by the run.
@@ -185,13 +220,9 @@ fn drain(shared: &Shared, mut backends: Vec<Named>) {
         write(&mut backends, &mut batch);
         if let Some(end) = finished {
             for named in &mut backends {
-                if let Err(e) = named.backend.finish(&end) {
-                    tracing::error!(
-                        backend = named.name,
-                        "labbook backend `{}` could not finish: {e}",
-                        named.name
-                    );
-                }
+                named.failing = false;
+                let result = named.backend.finish(&end);
+                named.report("finish", result);
             }
             return;
         }
@@ -210,25 +241,15 @@ fn write(backends: &mut [Named], batch: &mut Vec<Record>) {
         return;
     }
     for named in backends.iter_mut() {
-        if let Err(e) = named.backend.write(batch) {
-            tracing::error!(
-                backend = named.name,
-                "labbook backend `{}` failed to write: {e}",
-                named.name
-            );
-        }
+        let result = named.backend.write(batch);
+        named.report("write", result);
     }
     batch.clear();
 }
 
 fn flush(backends: &mut [Named]) {
     for named in backends.iter_mut() {
-        if let Err(e) = named.backend.flush() {
-            tracing::error!(
-                backend = named.name,
-                "labbook backend `{}` failed to flush: {e}",
-                named.name
-            );
-        }
+        let result = named.backend.flush();
+        named.report("flush", result);
     }
 }

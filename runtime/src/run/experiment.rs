@@ -160,7 +160,7 @@ fn start_backends(context: &RunContext) -> Vec<Named> {
             None => Ok(None),
         });
         match created {
-            Ok(Some(backend)) => started.push(Named { name, backend }),
+            Ok(Some(backend)) => started.push(Named::new(name, backend)),
             Ok(None) => {}
             Err(e) => tracing::warn!("labbook backend `{name}` is off for this run: {e}"),
         }
