@@ -50,7 +50,7 @@ struct Hparams {
     /// Train on the first N training samples only.
     #[arg(long, value_name = "N", value_parser = positive)]
     limit_train: Option<usize>,
-    /// Continue the run with this id (not wired to labbook yet: starts a new run).
+    /// Continue run ID of the `mnist` experiment from its last checkpoint.
     #[arg(long, value_name = "ID")]
     resume: Option<u64>,
     /// Fail when MNIST can be neither read nor downloaded, instead of using the stand-in.
@@ -88,9 +88,6 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<()> {
     let mut hp = Hparams::parse();
-    if let Some(id) = hp.resume {
-        eprintln!("--resume {id} is not wired to labbook yet; starting a new run.");
-    }
     let dir = hp.data_dir.get_or_insert_with(default_data_dir).clone();
     let mut data = data::load(&data::Request {
         dir: &dir,
@@ -124,7 +121,7 @@ fn default_data_dir() -> PathBuf {
         .join("mnist")
 }
 
-#[experiment(name = "mnist")]
+#[experiment(name = "mnist", resume = hp.resume)]
 fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
     #[log(param)]
     let lr = hp.lr;
@@ -143,6 +140,14 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
     );
     let mut rng = StdRng::seed_from_u64(hp.seed);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
+    // A resumed run continues after the epoch of its last checkpoint, with the shuffles
+    // and the learning-rate schedule where they were.
+    let first_epoch = run()
+        .restore(&mut model)?
+        .map_or(0, |epoch| epoch as usize + 1);
+    for _ in 0..first_epoch {
+        order.shuffle(&mut rng);
+    }
     println!(
         "training a 784-512-128-10 MLP ({} weights) on {} {} images, testing on {}",
         model.num_trainable_params(),
@@ -152,12 +157,13 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
     );
     let batches = order.len().div_ceil(hp.batch_size);
     let total_steps = hp.epochs * batches;
-    let (started, mut steps, mut train_seconds) = (Instant::now(), 0, 0.0);
+    let (started, mut steps, mut train_seconds) = (Instant::now(), first_epoch * batches, 0.0);
     let mut test = None;
-    for epoch in 0..hp.epochs {
+    for epoch in first_epoch..hp.epochs {
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         order.shuffle(&mut rng);
+        #[progress(name = "train")]
         for batch in order.chunks(hp.batch_size) {
             let images = model::images(&dev, &data.train, batch);
             let logits = model.forward_mut(images.traced(grads));
@@ -180,13 +186,12 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         let test_loss = result.loss;
         #[log(metric, step = epoch)]
         let test_acc = result.accuracy;
-        // needs histogram/image/checkpoint kinds:
-        // #[log(histogram, name = "fc1/weight", step = epoch)]
-        // &model.0 .0.weight;
-        // #[log(image, name = "predictions", step = epoch)]
-        // preview::grid(&data.test, &result.predictions, 16, 4);
-        // #[log(checkpoint, keep = 3, step = epoch)]
-        // &model;
+        #[log(histogram, name = "fc1/weight", step = epoch)]
+        &model.0 .0.weight;
+        #[log(image, name = "predictions", step = epoch)]
+        preview::grid(&data.test, &result.predictions, 16, 4).into_image();
+        #[log(checkpoint, keep = 3, step = epoch)]
+        &model;
         println!(
             "epoch {}/{}: train loss {:.4}, test loss {test_loss:.4}, test accuracy {:.2}% ({seconds:.1} s, {:.0} steps/s)",
             epoch + 1,
@@ -197,7 +202,8 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         );
         test = Some(result);
     }
-    let test = test.context("no epoch ran")?;
+    let test = test
+        .context("no epoch left to run: the resumed run had finished its epochs; raise --epochs")?;
     let total = started.elapsed().as_secs_f64();
     #[log(text, name = "summary")]
     format!(
@@ -209,12 +215,7 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         hp.batch_size,
         steps as f64 / train_seconds,
     );
-    let run_dir = labbook::run().dir().map(Path::to_path_buf);
-    if let Some(dir) = &run_dir {
-        // Until the runtime records images: the last epoch's grid as a file of the run.
-        preview::grid(&data.test, &test.predictions, 16, 4)
-            .save_ppm(&dir.join("artifacts/predictions.ppm"))?;
-    }
+    let run_dir = run().dir().map(Path::to_path_buf);
     Ok(Report {
         accuracy: test.accuracy,
         run_dir,

@@ -1,11 +1,6 @@
 //! A picture of the first test digits with the label the model predicted for each, drawn
 //! under the digit in green when it is right and red when it is wrong.
 
-use std::io::Write;
-use std::path::Path;
-
-use anyhow::{Context, Result};
-
 use crate::data::Split;
 use crate::font;
 use crate::idx::SIDE;
@@ -30,13 +25,10 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// Writes the picture as a binary PPM, which most image viewers open.
-    pub fn save_ppm(&self, path: &Path) -> Result<()> {
-        let mut file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        write!(file, "P6\n{} {}\n255\n", self.width, self.height)
-            .and_then(|()| file.write_all(&self.rgb))
-            .with_context(|| format!("cannot write {}", path.display()))
+    /// The picture as a labbook image, for an `#[log(image)]` site.
+    pub fn into_image(self) -> labbook::Image {
+        labbook::Image::rgb(self.width as u32, self.height as u32, self.rgb)
+            .expect("a grid holds width × height × 3 bytes")
     }
 
     fn paint(&mut self, x: usize, y: usize, color: [u8; 3]) {

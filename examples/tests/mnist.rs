@@ -180,8 +180,144 @@ fn trains_on_idx_files_and_records_the_run() {
         .as_str()
         .unwrap()
         .contains("256 mnist training images"));
-    let preview = std::fs::read(dir.join("artifacts/predictions.ppm")).unwrap();
-    assert!(preview.starts_with(b"P6\n244 "), "a 4-column grid");
+    for epoch in 0..2 {
+        let png =
+            std::fs::read(dir.join(format!("artifacts/images/predictions/{epoch}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG per epoch");
+        assert_eq!(
+            u32::from_be_bytes(png[16..20].try_into().unwrap()),
+            244,
+            "a 4-column grid"
+        );
+    }
+    let histograms = lines(&dir.join("histograms/fc1/weight.jsonl"));
+    assert_eq!(histograms.len(), 2);
+    assert_eq!(
+        histograms[1]["value"]["num"],
+        784.0 * 512.0,
+        "every weight of the first layer"
+    );
+    for epoch in 0..2 {
+        assert!(dir
+            .join(format!("checkpoints/step-{epoch:010}.safetensors"))
+            .exists());
+    }
+    assert!(dir.join("checkpoints/last.safetensors").exists());
+}
+
+/// The steps of a metric stream.
+fn steps_of(dir: &Path, name: &str) -> Vec<u64> {
+    lines(&dir.join(format!("metrics/{name}.jsonl")))
+        .iter()
+        .map(|p| p["step"].as_u64().unwrap())
+        .collect()
+}
+
+/// The run id of a run directory `…/mnist/<id>`.
+fn id_of(dir: &Path) -> String {
+    dir.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn resume_continues_every_stream_and_keeps_the_last_three_checkpoints() {
+    let (data, runs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_mnist(data.path());
+    let base = ["--limit-train", "256", "--batch-size", "16"];
+    let first = run_dir(&run(
+        data.path(),
+        runs.path(),
+        &[&base[..], &["--epochs", "2"]].concat(),
+    ));
+    let id = id_of(&first);
+    let resumed = run_dir(&run(
+        data.path(),
+        runs.path(),
+        &[&base[..], &["--epochs", "4", "--resume", &id]].concat(),
+    ));
+    assert_eq!(resumed, first, "the same run directory");
+    assert_eq!(
+        steps_of(&first, "train_loss"),
+        (0..7).map(|i| i * 10).collect::<Vec<_>>(),
+        "4 × 16 steps"
+    );
+    assert_eq!(steps_of(&first, "test_acc"), [0, 1, 2, 3]);
+    let info = json(&first.join("metadata/info.json"));
+    assert_eq!(
+        (info["status"].as_str(), info["resumes"].as_u64()),
+        (Some("COMPLETE"), Some(1))
+    );
+    let kept: Vec<bool> = (0..4)
+        .map(|epoch| {
+            first
+                .join(format!("checkpoints/step-{epoch:010}.safetensors"))
+                .exists()
+        })
+        .collect();
+    assert_eq!(kept, [false, true, true, true], "keep = 3");
+}
+
+#[test]
+fn a_run_killed_mid_epoch_resumes_without_duplicate_or_missing_steps() {
+    let (data, runs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_mnist(data.path());
+    let mut child = Command::new(example())
+        .args([
+            "--limit-train",
+            "256",
+            "--batch-size",
+            "1",
+            "--epochs",
+            "3",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .env("LABBOOK_DIR", runs.path())
+        .env("MNIST_MIRROR", NO_MIRROR)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = runs.path().join("mnist/1");
+    let started = std::time::Instant::now();
+    // Kill it once epoch 1 is under way: its first checkpoint exists and points follow it.
+    loop {
+        let checkpointed = dir.join("checkpoints/step-0000000000.meta.json").exists();
+        let past = std::fs::read_to_string(dir.join("metrics/train_loss.jsonl"))
+            .is_ok_and(|s| s.contains("\"step\":300,"));
+        if checkpointed && past {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "the first epoch did not finish in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed = run_dir(&run(
+        data.path(),
+        runs.path(),
+        &[
+            "--limit-train",
+            "256",
+            "--batch-size",
+            "1",
+            "--epochs",
+            "3",
+            "--resume",
+            "1",
+        ],
+    ));
+    assert_eq!(resumed, dir);
+    let expected: Vec<u64> = (0..3 * 256 / 10 + 1).map(|i| i * 10).collect();
+    assert_eq!(
+        steps_of(&dir, "train_loss"),
+        expected,
+        "every 10th of 768 steps, each once"
+    );
+    assert_eq!(steps_of(&dir, "test_acc"), [0, 1, 2]);
+    assert_eq!(json(&dir.join("metadata/info.json"))["status"], "COMPLETE");
 }
 
 #[test]

@@ -117,6 +117,41 @@ const TEST: &[Step] = &[
             "tensor",
         ],
     ),
+    step(
+        "the MNIST example compiles for CUDA without a toolkit",
+        &[
+            "check",
+            "--example",
+            "mnist",
+            "--features",
+            "cuda,dfdx/ci-check",
+        ],
+    ),
+    verified(
+        "MLflow backend and `labbook sync` against a real mlflow server",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "mlflow,cli",
+            "--test",
+            "mlflow",
+        ],
+    ),
+    verified(
+        "TensorBoard event files read by tensorboard",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "tensorboard",
+            "--lib",
+            "--test",
+            "tensorboard",
+        ],
+    ),
 ];
 
 const LINT: &[Step] = &[
