@@ -35,6 +35,8 @@ mod artifact;
 pub mod backend;
 pub mod backends;
 pub mod checkpoint;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod console;
 mod error;
 mod gate;

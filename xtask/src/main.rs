@@ -106,6 +106,18 @@ const TEST: &[Step] = &[
         ],
     ),
     step(
+        "the labbook command",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "cli",
+            "--test",
+            "cli",
+        ],
+    ),
+    step(
         "dfdx tensors and models as log values",
         &[
             "test",

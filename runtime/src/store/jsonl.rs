@@ -6,11 +6,13 @@
 //! torn last line (a killed process) with a warning and rejects a broken line elsewhere.
 
 use std::fs;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::histogram::Summary;
 
 /// Appends one metric point as a line.
 pub fn push_scalar(line: &mut Vec<u8>, step: u64, value: f64, time: f64) {
@@ -92,12 +94,64 @@ impl Float {
 
 /// Reads a metric stream (`metrics/<name>.jsonl`).
 pub fn read_scalars(path: &Path) -> Result<Stream<Point>> {
-    read(path, |line: Line<Float>| {
-        Ok(Point {
-            step: line.step,
-            value: line.value.get()?,
-            time: line.time.get()?,
-        })
+    read(path, scalar)
+}
+
+fn scalar(line: Line<Float>) -> std::result::Result<Point, String> {
+    Ok(Point {
+        step: line.step,
+        value: line.value.get()?,
+        time: line.time.get()?,
+    })
+}
+
+/// Reads the points in the last `bytes` bytes of a metric stream (at least its last whole
+/// line) without reading the rest of the file: the latest values of a long stream, cheaply.
+pub fn read_scalars_tail(path: &Path, bytes: u64) -> Result<Stream<Point>> {
+    let mut file = fs::File::open(path).map_err(Error::io("cannot read", path))?;
+    let len = file
+        .metadata()
+        .map_err(Error::io("cannot read", path))?
+        .len();
+    let mut want = bytes.max(256);
+    loop {
+        let start = len.saturating_sub(want);
+        let mut tail = Vec::with_capacity((len - start) as usize);
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.by_ref().take(len - start).read_to_end(&mut tail))
+            .map_err(Error::io("cannot read", path))?;
+        // The first line of a chunk that starts mid-file may be cut: drop it.
+        let skip = if start == 0 {
+            0
+        } else {
+            match tail.iter().position(|&b| b == b'\n') {
+                Some(newline) => newline + 1,
+                None => 0,
+            }
+        };
+        let whole_lines = tail[skip..].iter().filter(|&&b| b == b'\n').count();
+        if start == 0 || (skip > 0 && whole_lines > 0) {
+            let text = String::from_utf8_lossy(&tail[skip..]);
+            let offset = start + skip as u64;
+            return parse(path, &text, scalar, &|| lines_before(path, offset));
+        }
+        want = want.saturating_mul(4);
+    }
+}
+
+/// How many lines the first `offset` bytes of a file hold (for messages only).
+fn lines_before(path: &Path, offset: u64) -> usize {
+    let mut prefix = Vec::new();
+    match fs::File::open(path).and_then(|f| f.take(offset).read_to_end(&mut prefix)) {
+        Ok(_) => prefix.iter().filter(|&&b| b == b'\n').count(),
+        Err(_) => 0,
+    }
+}
+
+/// Reads a histogram stream (`histograms/<name>.jsonl`) as `(step, summary, time)`.
+pub fn read_histograms(path: &Path) -> Result<Stream<(u64, Summary, f64)>> {
+    read(path, |line: Line<Summary>| {
+        Ok((line.step, line.value, line.time.get()?))
     })
 }
 
@@ -111,6 +165,17 @@ fn read<V: serde::de::DeserializeOwned, T>(
     convert: impl Fn(Line<V>) -> std::result::Result<T, String>,
 ) -> Result<Stream<T>> {
     let text = fs::read_to_string(path).map_err(Error::io("cannot read", path))?;
+    parse(path, &text, convert, &|| 0)
+}
+
+/// Parses the lines of `text`; `lines_before` counts the lines of the file before `text`
+/// (asked only for a message).
+fn parse<V: serde::de::DeserializeOwned, T>(
+    path: &Path,
+    text: &str,
+    convert: impl Fn(Line<V>) -> std::result::Result<T, String>,
+    lines_before: &dyn Fn() -> usize,
+) -> Result<Stream<T>> {
     let mut points = Vec::new();
     let mut warning = None;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -121,12 +186,12 @@ fn read<V: serde::de::DeserializeOwned, T>(
         match parsed {
             Ok(point) => points.push(point),
             Err(reason) if index + 1 == lines.len() && !line.ends_with('\n') => {
-                warning = Some(torn(path, index + 1, &reason));
+                warning = Some(torn(path, lines_before() + index + 1, &reason));
             }
             Err(reason) => {
                 return Err(Error::Corrupt {
                     path: PathBuf::from(path),
-                    line: index + 1,
+                    line: lines_before() + index + 1,
                     reason,
                 })
             }
@@ -194,6 +259,35 @@ mod tests {
         .unwrap();
         let err = read_scalars(tmp.path()).unwrap_err().to_string();
         assert!(err.contains(":1:"), "{err}");
+    }
+
+    #[test]
+    fn the_tail_reader_sees_the_last_points_and_numbers_lines_like_the_whole_file() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let mut bytes = Vec::new();
+        for step in 0..1000 {
+            push_scalar(&mut bytes, step, step as f64 / 2.0, 1.5);
+        }
+        fs::write(tmp.path(), &bytes).unwrap();
+        let tail = read_scalars_tail(tmp.path(), 300).unwrap();
+        assert!(tail.warning.is_none() && !tail.points.is_empty());
+        assert_eq!(tail.points.last().unwrap().step, 999);
+        assert!(tail.points.len() < 20);
+
+        bytes.extend_from_slice(b"{\"step\":1000,\"va");
+        fs::write(tmp.path(), &bytes).unwrap();
+        let tail = read_scalars_tail(tmp.path(), 1).unwrap();
+        assert_eq!(tail.points.last().unwrap().step, 999);
+        assert!(tail
+            .warning
+            .unwrap()
+            .contains(":1001: skipped a torn last line"));
+
+        bytes.truncate(bytes.len() - 16);
+        bytes.extend_from_slice(b"oops\n{\"step\":1000,\"value\":1,\"time\":2}\n");
+        fs::write(tmp.path(), &bytes).unwrap();
+        let err = read_scalars_tail(tmp.path(), 100).unwrap_err().to_string();
+        assert!(err.contains(":1001:"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,5 @@
+//! `labbook ls`, `show`, `compare`, `plot`, `export`, `watch`, `gc`, `rm`: see `labbook --help`.
+
+fn main() -> std::process::ExitCode {
+    labbook::cli::main()
+}

@@ -1,0 +1,251 @@
+//! `labbook compare RUN RUN…`: runs side by side, one column each: the config keys that
+//! differ, and the final value of every metric with the best of each row marked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::resolve::Store;
+use super::store::{self, Run};
+use super::table::{self, Table};
+use super::warn;
+use crate::store::layout;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Two or more runs: `experiment/id`, `experiment` (its latest run) or a run directory.
+    #[arg(required = true, num_args = 2..)]
+    runs: Vec<String>,
+}
+
+/// Which way is better for a metric, read off its name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Better {
+    Lower,
+    Higher,
+}
+
+/// Words of metric names where lower is better (`train/loss`, `val_error`, `wer`).
+const LOWER: [&str; 18] = [
+    "loss",
+    "err",
+    "error",
+    "errors",
+    "mse",
+    "mae",
+    "rmse",
+    "nll",
+    "perplexity",
+    "ppl",
+    "cer",
+    "wer",
+    "fid",
+    "latency",
+    "regret",
+    "cost",
+    "distance",
+    "time",
+];
+/// Words of metric names where higher is better (`val_acc`, `f1`, `reward`).
+const HIGHER: [&str; 18] = [
+    "acc",
+    "accuracy",
+    "f1",
+    "auc",
+    "auroc",
+    "precision",
+    "recall",
+    "reward",
+    "return",
+    "bleu",
+    "rouge",
+    "score",
+    "iou",
+    "map",
+    "r2",
+    "dice",
+    "psnr",
+    "ssim",
+];
+
+/// `Lower` for loss- and error-like names, `Higher` for accuracy- and score-like ones.
+pub(crate) fn better(name: &str) -> Option<Better> {
+    let leaf = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let words: Vec<&str> = leaf
+        .split(['_', '-', '.', ' '])
+        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .collect();
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    // The last word decides `loss_acc`-like names; `top1_acc` and `acc1` read as accuracy.
+    match (has(&LOWER), has(&HIGHER)) {
+        (true, false) => Some(Better::Lower),
+        (false, true) => Some(Better::Higher),
+        (true, true) => words.iter().rev().find_map(|w| {
+            if LOWER.contains(w) {
+                Some(Better::Lower)
+            } else if HIGHER.contains(w) {
+                Some(Better::Higher)
+            } else {
+                None
+            }
+        }),
+        (false, false) => None,
+    }
+}
+
+pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
+    let runs = args
+        .runs
+        .iter()
+        .map(|arg| Run::load(&store.resolve(arg)?))
+        .collect::<Result<Vec<Run>>>()?;
+    let configs: Vec<BTreeMap<String, Value>> = runs
+        .iter()
+        .map(|r| {
+            Ok(r.config()?
+                .as_ref()
+                .map_or_else(BTreeMap::new, store::flatten))
+        })
+        .collect::<Result<_>>()?;
+    let finals = runs.iter().map(finals).collect::<Result<Vec<_>>>()?;
+
+    let mut headers = vec![String::new()];
+    headers.extend(runs.iter().map(|r| r.label().to_owned()));
+    let mut table = Table::new(headers);
+    let mut row = |label: &str, cells: Vec<String>| {
+        let mut line = vec![label.to_owned()];
+        line.extend(cells);
+        table.push(line);
+    };
+    row(
+        "status",
+        runs.iter().map(|r| r.state.as_str().into()).collect(),
+    );
+    row(
+        "started (UTC)",
+        runs.iter()
+            .map(|r| table::minute(r.info.start_unix))
+            .collect(),
+    );
+    row(
+        "duration",
+        runs.iter()
+            .zip(&finals)
+            .map(|(r, f)| {
+                let last = f.values().map(|p| p.1).reduce(f64::max);
+                r.duration(last).map_or("-".into(), table::duration)
+            })
+            .collect(),
+    );
+
+    let keys: BTreeSet<&String> = configs.iter().flat_map(|c| c.keys()).collect();
+    let differing: Vec<&String> = keys
+        .iter()
+        .copied()
+        .filter(|k| configs.iter().any(|c| c.get(*k) != configs[0].get(*k)))
+        .collect();
+    let same = keys.len() - differing.len();
+    let title = match same {
+        0 => "config".to_owned(),
+        1 => "config (1 key the same in all)".to_owned(),
+        n => format!("config ({n} keys the same in all)"),
+    };
+    row(&title, blank(runs.len()));
+    for key in differing {
+        row(
+            &format!("  {key}"),
+            configs
+                .iter()
+                .map(|c| c.get(key).map_or("-".into(), store::text))
+                .collect(),
+        );
+    }
+
+    let names: BTreeSet<&String> = finals.iter().flat_map(|f| f.keys()).collect();
+    let mut marked = false;
+    if !names.is_empty() {
+        row("final metrics", blank(runs.len()));
+    }
+    for name in names {
+        let values: Vec<Option<f64>> = finals.iter().map(|f| f.get(name).map(|p| p.0)).collect();
+        let best = best(name, &values);
+        marked |= best.is_some();
+        let cells = values
+            .iter()
+            .map(|v| match v {
+                None => "-  ".into(),
+                Some(v) if best == Some(*v) => format!("{} *", table::number(*v)),
+                Some(v) => format!("{}  ", table::number(*v)),
+            })
+            .collect();
+        row(&format!("  {name}"), cells);
+    }
+    for column in 1..=runs.len() {
+        table.align_right(column);
+    }
+    table.write(out)?;
+    if marked {
+        writeln!(
+            out,
+            "\n* the best of a row: lowest for loss- and error-like names, highest for accuracy- and score-like ones"
+        )?;
+    }
+    Ok(())
+}
+
+fn blank(count: usize) -> Vec<String> {
+    vec![String::new(); count]
+}
+
+/// The last `(value, time)` of each metric of a run.
+fn finals(run: &Run) -> Result<BTreeMap<String, (f64, f64)>> {
+    let mut finals = BTreeMap::new();
+    for stream in run.streams(layout::METRICS) {
+        let (point, warning) = stream
+            .last()
+            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, run.label()))?;
+        if let Some(warning) = warning {
+            warn(warning);
+        }
+        if let Some(point) = point {
+            finals.insert(stream.name, (point.value, point.time));
+        }
+    }
+    Ok(finals)
+}
+
+/// The best of two or more values, if the name says which way is better.
+fn best(name: &str, values: &[Option<f64>]) -> Option<f64> {
+    let present: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .collect();
+    if present.len() < 2 {
+        return None;
+    }
+    match better(name)? {
+        Better::Lower => present.into_iter().reduce(f64::min),
+        Better::Higher => present.into_iter().reduce(f64::max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_way_is_better_is_read_off_the_name() {
+        assert_eq!(better("train/loss"), Some(Better::Lower));
+        assert_eq!(better("val_acc"), Some(Better::Higher));
+        assert_eq!(better("top1_acc"), Some(Better::Higher));
+        assert_eq!(better("acc5"), Some(Better::Higher));
+        assert_eq!(better("test/error_rate"), Some(Better::Lower));
+        assert_eq!(better("loss_scale_acc"), Some(Better::Higher));
+        assert_eq!(better("lr"), None);
+        assert_eq!(better("heatmap_size"), None);
+    }
+}

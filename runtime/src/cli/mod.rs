@@ -1,0 +1,113 @@
+//! The `labbook` command (feature `cli`): lists, shows, compares, plots, exports, follows and
+//! removes the runs of the local store (`LABBOOK_DIR`, default `./runs`).
+//!
+//! A `RUN` argument is `experiment/id`, `experiment` (its latest run) or the path of a run
+//! directory. Errors are one sentence; a torn last line of a stream (a killed run) is skipped
+//! with a warning.
+
+mod compare;
+mod export;
+mod gc;
+mod ls;
+mod plot;
+mod resolve;
+mod show;
+mod store;
+mod table;
+mod watch;
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use self::resolve::Store;
+use crate::store::layout;
+
+/// Lists, compares and plots the runs that `#[experiment]` functions recorded.
+#[derive(Debug, Parser)]
+#[command(name = "labbook", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The run store [default: $LABBOOK_DIR, or ./runs].
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One variant a subcommand; each lives in its own module with its `Args` and `run`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// A table of runs: status, start, duration, host, config keys, last value of each metric.
+    Ls(ls::Args),
+    /// Everything about one run: info, config, params, metrics, artifacts, checkpoints.
+    Show(show::Args),
+    /// Runs side by side: the config keys that differ and the final metrics, best marked.
+    Compare(compare::Args),
+    /// Draws metrics of runs as lines (histograms as heat maps) into a PNG or SVG file.
+    Plot(plot::Args),
+    /// Writes metric points as CSV or JSON lines: run, metric, step, value, time.
+    Export(export::Args),
+    /// Follows a live run: latest values, rate and status, until it ends.
+    Watch(watch::Args),
+    /// Removes all but the newest runs of each experiment.
+    Gc(gc::GcArgs),
+    /// Removes runs.
+    Rm(gc::RmArgs),
+}
+
+/// Runs the command with the process's arguments; errors go to stderr as `error: …`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = io::stdout().lock();
+    match execute(cli, &mut out).and_then(|()| Ok(out.flush()?)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `labbook ls | head`: the reader has seen enough.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the command with `args` (the first is the program name), writing to `out`.
+pub fn run<I, T>(args: I, out: &mut dyn Write) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    execute(Cli::try_parse_from(args)?, out)
+}
+
+fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let store = Store {
+        root: cli.dir.unwrap_or_else(layout::root),
+    };
+    match &cli.command {
+        Command::Ls(args) => ls::run(&store, args, out),
+        Command::Show(args) => show::run(&store, args, out),
+        Command::Compare(args) => compare::run(&store, args, out),
+        Command::Plot(args) => plot::run(&store, args, out),
+        Command::Export(args) => export::run(&store, args, out),
+        Command::Watch(args) => watch::run(&store, args, out),
+        Command::Gc(args) => gc::gc(&store, args, out),
+        Command::Rm(args) => gc::rm(&store, args, out),
+    }
+}
+
+/// Prints `warning: …` on stderr.
+pub(crate) fn warn(message: impl Display) {
+    eprintln!("warning: {message}");
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,327 @@
+//! `labbook show RUN`: info, config, params, every stream with its count and range,
+//! artifacts and checkpoints.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::resolve::Store;
+use super::store::{self, Run};
+use super::table::{self, Table};
+use super::warn;
+use crate::checkpoint::{self, Sidecar};
+use crate::store::{jsonl, layout};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// `experiment/id`, `experiment` (its latest run) or a run directory.
+    run: String,
+}
+
+/// At most this many artifact files are listed one by one.
+const MAX_FILES: usize = 20;
+
+pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
+    let run = Run::load(&store.resolve(&args.run)?)?;
+    info(&run, out)?;
+    if let Some(config) = run.config()? {
+        section(out, "config", &store::flatten(&config))?;
+    }
+    if let Some(params) = run.params()? {
+        section(out, "params", &store::flatten(&params))?;
+    }
+    metrics(&run, out)?;
+    texts(&run, out)?;
+    histograms(&run, out)?;
+    artifacts(&run, out)?;
+    checkpoints(&run, out)?;
+    Ok(())
+}
+
+fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let info = &run.info;
+    let mut lines: Vec<(&str, String)> = vec![
+        ("run", run.label().to_owned()),
+        ("status", run.state.as_str().to_owned()),
+    ];
+    if let Some(error) = &info.error {
+        lines.push(("error", error.clone()));
+    }
+    lines.push(("started", table::second(info.start_unix)));
+    if let Some(end) = info.end_unix {
+        lines.push(("ended", table::second(end)));
+    }
+    if let Some(duration) = run.duration(None) {
+        lines.push(("duration", table::duration(duration)));
+    }
+    lines.push((
+        "function",
+        format!("{} ({})", info.function, info.source_file),
+    ));
+    lines.push(("command", info.command.join(" ")));
+    if let Some(dir) = &info.working_dir {
+        lines.push(("directory", dir.clone()));
+    }
+    let user = info
+        .user
+        .as_deref()
+        .map_or(String::new(), |u| format!("user {u}, "));
+    lines.push(("host", format!("{} ({user}pid {})", info.host, info.pid)));
+    if let Some(git) = &info.git {
+        let dirty = if git.dirty {
+            " (uncommitted changes)"
+        } else {
+            ""
+        };
+        lines.push(("git", format!("{}{dirty}", git.commit)));
+    }
+    if info.world_size > 1 {
+        lines.push((
+            "ranks",
+            format!("{} (launcher {})", info.world_size, info.launcher),
+        ));
+    }
+    let features = if info.features.is_empty() {
+        "no features".to_owned()
+    } else {
+        format!("features {}", info.features.join(", "))
+    };
+    lines.push(("labbook", format!("{}, {features}", info.labbook_version)));
+    lines.push(("backends", info.backends.join(", ")));
+    if info.resumes > 0 {
+        let from = info
+            .resumed_from_step
+            .map_or(String::new(), |s| format!(", last from step {s}"));
+        lines.push(("resumed", format!("{} times{from}", info.resumes)));
+    }
+    lines.push(("path", run.dir.path.display().to_string()));
+    for (key, value) in lines {
+        writeln!(out, "{key:<10} {value}")?;
+    }
+    Ok(())
+}
+
+fn section(
+    out: &mut dyn Write,
+    title: &str,
+    values: &std::collections::BTreeMap<String, Value>,
+) -> Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let width = values.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    writeln!(out, "\n{title}")?;
+    for (key, value) in values {
+        writeln!(out, "  {key:<width$}  {}", store::text(value))?;
+    }
+    Ok(())
+}
+
+/// Writes `table` indented under a title.
+fn titled(out: &mut dyn Write, title: &str, table: &Table) -> Result<()> {
+    let mut text = Vec::new();
+    table.write(&mut text)?;
+    writeln!(out, "\n{title}")?;
+    for line in String::from_utf8_lossy(&text).lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let streams = run.streams(layout::METRICS);
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let mut table = Table::new(["NAME", "COUNT", "STEPS", "LAST", "MIN", "MAX"]);
+    for column in 1..6 {
+        table.align_right(column);
+    }
+    for stream in streams {
+        let read = stream
+            .all()
+            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, run.label()))?;
+        if let Some(warning) = read.warning {
+            warn(warning);
+        }
+        let points = read.points;
+        let finite = || points.iter().map(|p| p.value).filter(|v| !v.is_nan());
+        let shown = |v: Option<f64>| v.map_or("-".into(), table::number);
+        let steps = match (points.first(), points.last()) {
+            (Some(first), Some(last)) => format!("{}–{}", first.step, last.step),
+            _ => "-".into(),
+        };
+        table.push(vec![
+            stream.name,
+            points.len().to_string(),
+            steps,
+            shown(points.last().map(|p| p.value)),
+            shown(finite().reduce(f64::min)),
+            shown(finite().reduce(f64::max)),
+        ]);
+    }
+    titled(out, "metrics", &table)
+}
+
+fn texts(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let streams = run.streams(layout::TEXT);
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let mut table = Table::new(["NAME", "COUNT", "LAST STEP", "LAST"]);
+    table.align_right(1);
+    table.align_right(2);
+    for stream in streams {
+        let read = jsonl::read_texts(&stream.path)
+            .with_context(|| format!("cannot read text `{}` of {}", stream.name, run.label()))?;
+        if let Some(warning) = read.warning {
+            warn(warning);
+        }
+        let last = read.points.last();
+        table.push(vec![
+            stream.name,
+            read.points.len().to_string(),
+            last.map_or("-".into(), |(step, _)| step.to_string()),
+            last.map_or(String::new(), |(_, text)| text.clone()),
+        ]);
+    }
+    titled(out, "text", &table)
+}
+
+fn histograms(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let streams = run.streams(layout::HISTOGRAMS);
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let mut table = Table::new(["NAME", "COUNT", "STEPS", "LAST MIN", "LAST MAX"]);
+    for column in 1..5 {
+        table.align_right(column);
+    }
+    for stream in streams {
+        let read = jsonl::read_histograms(&stream.path).with_context(|| {
+            format!("cannot read histogram `{}` of {}", stream.name, run.label())
+        })?;
+        if let Some(warning) = read.warning {
+            warn(warning);
+        }
+        let points = &read.points;
+        let steps = match (points.first(), points.last()) {
+            (Some(first), Some(last)) => format!("{}–{}", first.0, last.0),
+            _ => "-".into(),
+        };
+        let last = points.last().map(|p| &p.1);
+        table.push(vec![
+            stream.name,
+            points.len().to_string(),
+            steps,
+            last.map_or("-".into(), |s| table::number(s.min)),
+            last.map_or("-".into(), |s| table::number(s.max)),
+        ]);
+    }
+    titled(out, "histograms", &table)
+}
+
+fn artifacts(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let root = run.dir.path.join(layout::ARTIFACTS);
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    if files.is_empty() {
+        return Ok(());
+    }
+    // Images are many small files: one line per image name.
+    let mut images: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
+    let mut others = Vec::new();
+    for (relative, size) in files {
+        match relative
+            .strip_prefix("images/")
+            .and_then(|r| r.rsplit_once('/'))
+        {
+            Some((name, file)) if file.ends_with(".png") => {
+                let entry = images.entry(name.to_owned()).or_default();
+                entry.0 += 1;
+                entry.1 += size;
+            }
+            _ => others.push((relative, size)),
+        }
+    }
+    let mut table = Table::new(["PATH", "SIZE"]);
+    table.align_right(1);
+    for (name, (count, size)) in images {
+        table.push(vec![
+            format!("images/{name}/ ({count} images)"),
+            table::size(size),
+        ]);
+    }
+    let more = others.len().saturating_sub(MAX_FILES);
+    for (relative, size) in others.into_iter().take(MAX_FILES) {
+        table.push(vec![relative, table::size(size)]);
+    }
+    if more > 0 {
+        table.push(vec![format!("… and {more} more files"), String::new()]);
+    }
+    titled(out, "artifacts", &table)
+}
+
+/// Every file under `dir`, as `(path relative to it with /, size)`.
+fn walk(dir: &Path, files: &mut Vec<(String, u64)>) {
+    fn go(root: &Path, dir: &Path, files: &mut Vec<(String, u64)>) {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => go(root, &path, files),
+                Ok(meta) => {
+                    if let Ok(relative) = path.strip_prefix(root) {
+                        let relative = relative.to_string_lossy().replace('\\', "/");
+                        files.push((relative, meta.len()));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    go(dir, dir, files);
+}
+
+fn checkpoints(run: &Run, out: &mut dyn Write) -> Result<()> {
+    let folder = run.dir.path.join(checkpoint::FOLDER);
+    let suffix = format!(".{}", checkpoint::SIDECAR);
+    let mut sidecars: Vec<(String, Sidecar)> = fs::read_dir(&folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(&suffix)?.to_owned();
+            let text = fs::read_to_string(entry.path()).ok()?;
+            Some((stem, serde_json::from_str(&text).ok()?))
+        })
+        .collect();
+    if sidecars.is_empty() {
+        return Ok(());
+    }
+    sidecars.sort_by_key(|a| (a.1.step, a.0 == "last"));
+    let mut table = Table::new(["FILE", "STEP", "SIZE", "SAVED (UTC)"]);
+    table.align_right(1);
+    table.align_right(2);
+    for (stem, sidecar) in sidecars {
+        let extension = Path::new(&sidecar.file)
+            .extension()
+            .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+        let file = format!("{}/{stem}{extension}", checkpoint::FOLDER);
+        let size = fs::metadata(run.dir.path.join(&file))
+            .map_or("missing".into(), |m| table::size(m.len()));
+        table.push(vec![
+            file,
+            sidecar.step.to_string(),
+            size,
+            table::second(sidecar.time)
+                .trim_end_matches(" UTC")
+                .to_owned(),
+        ]);
+    }
+    titled(out, "checkpoints", &table)
+}
