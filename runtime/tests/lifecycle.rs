@@ -30,9 +30,11 @@ fn resumable(resume: Option<u64>, crash_in: Option<u32>, hang: bool) -> PathBuf 
             #[log(metric, every = 2)]
             let loss = f64::from(epoch * 5 + batch);
             if crash_in == Some(epoch) && batch == 2 {
-                while hang {
+                if hang {
                     run().flush().unwrap();
-                    std::thread::sleep(Duration::from_millis(10));
+                    loop {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                 }
                 panic!("crashed in epoch {epoch}");
             }
