@@ -148,13 +148,37 @@ impl Experiment {
     }
 }
 
+/// The backend that is always on: the run directory is the source of truth.
+const LOCAL: &str = "local";
+
+/// Creates and starts every registered backend, or those `LABBOOK_BACKENDS` names (a
+/// comma-separated list; the local store is always on).
 fn start_backends(context: &RunContext) -> Vec<Named> {
     let registry = backend::registry();
     for conflict in &registry.conflicts {
         tracing::error!("{conflict}");
     }
+    let chosen = std::env::var("LABBOOK_BACKENDS")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let chosen: Option<Vec<&str>> = chosen
+        .as_deref()
+        .map(|v| v.split(',').map(str::trim).collect());
+    if let Some(chosen) = &chosen {
+        for unknown in chosen
+            .iter()
+            .filter(|n| !registry.backends.contains_key(*n))
+        {
+            let known: Vec<_> = registry.names().collect();
+            tracing::warn!("LABBOOK_BACKENDS names `{unknown}`, which this program does not have; it has {known:?}");
+        }
+    }
     let mut started = Vec::new();
     for (name, registration) in &registry.backends {
+        let wanted = *name == LOCAL || chosen.as_ref().is_none_or(|c| c.contains(name));
+        if !wanted {
+            continue;
+        }
         let created = (registration.create)(context).and_then(|backend| match backend {
             Some(mut backend) => backend.start(context).map(|()| Some(backend)),
             None => Ok(None),
