@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Ident, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::model::{ExperimentArgs, Kind, LogArgs, Ranks};
+use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks};
 
 const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `crate`";
 const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
@@ -142,20 +142,30 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
         input.parse::<Token![=]>()?;
         let duplicate = match key.to_string().as_str() {
             "every" => {
-                let lit: LitInt = input.parse().map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        "`every` takes a positive integer literal, like `every = 10`",
-                    )
-                })?;
-                let value: u64 = lit.base10_parse()?;
-                if value == 0 {
-                    errors.at(
-                        lit.span(),
-                        "`every` must be at least 1: `every = 1` logs every time the site runs",
-                    );
-                }
-                args.every.replace((value.max(1), key.span())).is_some()
+                let every = match input.parse::<syn::Expr>()? {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(lit),
+                        ..
+                    }) => {
+                        let value: u64 = lit.base10_parse()?;
+                        if value == 0 {
+                            errors.at(
+                                lit.span(),
+                                "`every` must be at least 1: `every = 1` logs every time the site runs",
+                            );
+                        }
+                        Every::Literal(value.max(1))
+                    }
+                    syn::Expr::Path(path) => Every::Const(path),
+                    other => {
+                        errors.at(
+                            other.span(),
+                            "`every` takes a positive integer literal or a `u64` constant, like `every = 10` or `every = LOG_EVERY`",
+                        );
+                        Every::Literal(1)
+                    }
+                };
+                args.every.replace((every, key.span())).is_some()
             }
             "step" => args.step.replace((input.parse()?, key.span())).is_some(),
             "name" => args.name.replace(input.parse()?).is_some(),

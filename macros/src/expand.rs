@@ -8,7 +8,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
 
 use crate::errors::Errors;
-use crate::model::{ExperimentArgs, Kind, Ranks, Site, Target};
+use crate::model::{Every, ExperimentArgs, Kind, Ranks, Site, Target};
 use crate::{attr, name, validate, visit};
 
 /// What every site of one experiment needs to know to expand.
@@ -150,9 +150,17 @@ fn wrap(
     let counters = sites.iter().map(|site| {
         let counter = site_local(site.index);
         let ranks = ranks_or_default(site.args.ranks.as_ref(), context, &private);
-        let every = match site.args.kind {
-            Kind::Param => u64::MAX,
-            _ => site.args.every.map_or(1, |(every, _)| every),
+        let every = match (&site.args.kind, &site.args.every) {
+            (Kind::Param, _) => quote!(u64::MAX),
+            (_, None) => quote!(1u64),
+            (_, Some((Every::Literal(every), _))) => quote!(#every),
+            (_, Some((Every::Const(path), _))) => quote_spanned! {path.span()=>
+                {
+                    const EVERY: u64 = #path;
+                    const { ::core::assert!(EVERY >= 1, "`every` must be at least 1") };
+                    EVERY
+                }
+            },
         };
         let index = site.index as u32;
         let name = &site.name;

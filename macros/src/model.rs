@@ -50,6 +50,14 @@ impl Kind {
     }
 }
 
+/// `every = 10`, or `every = LOG_EVERY` naming a `u64` constant (checked at compile time
+/// to be at least 1).
+#[derive(Clone, Debug)]
+pub enum Every {
+    Literal(u64),
+    Const(syn::ExprPath),
+}
+
 /// Which ranks of a distributed job log.
 #[derive(Clone, Debug)]
 pub enum Ranks {
@@ -73,7 +81,7 @@ pub struct LogArgs {
     pub kind: Kind,
     pub kind_span: Span,
     /// The value and the span of the `every` key.
-    pub every: Option<(u64, Span)>,
+    pub every: Option<(Every, Span)>,
     /// The expression and the span of the `step` key.
     pub step: Option<(Expr, Span)>,
     pub name: Option<LitStr>,
