@@ -2,3 +2,5 @@
 //! [`crate::store`]; the others are behind Cargo features of their own.
 
 pub mod console;
+#[cfg(feature = "tensorboard")]
+pub mod tensorboard;
