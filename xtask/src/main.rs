@@ -4,24 +4,33 @@
 //! PROV) find their interpreter in `LABBOOK_PYTHON`; this task creates that virtual
 //! environment from `xtask/verify/requirements.txt` (pinned) once and reuses it.
 
+mod bench;
 mod python;
 
 use std::env;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <test|lint|venv>
+const USAGE: &str = "usage: cargo xtask <test|lint|venv|bench-compare>
   test   every test: unit, integration, doc, compile-fail (ui-tests), each feature,
          the examples, and the CUDA compile check
   lint   cargo fmt --check and clippy with warnings denied
-  venv   create the pinned Python environment of the verifiers and print its python";
+  venv   create the pinned Python environment of the verifiers and print its python
+  bench-compare
+         labbook and the Python peers on the same workloads, in one run: bench/RESULTS.md";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
     let steps: &[Step] = match task.as_deref() {
         Some("test") => TEST,
         Some("lint") => LINT,
+        Some("bench-compare") => {
+            return match bench::compare() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
         Some("venv") => {
-            return match python::ensure() {
+            return match python::ensure(&python::VERIFY) {
                 Ok(python) => {
                     println!("{}", python.display());
                     ExitCode::SUCCESS
@@ -35,7 +44,7 @@ fn main() -> ExitCode {
         }
     };
     let python = if steps.iter().any(|s| s.needs_python) {
-        match python::ensure() {
+        match python::ensure(&python::VERIFY) {
             Ok(python) => Some(python),
             Err(e) => return fail(&e),
         }
@@ -147,6 +156,7 @@ const TEST: &[Step] = &[
             "labbook",
             "--features",
             "mlflow,cli",
+            "--lib",
             "--test",
             "mlflow",
         ],
@@ -164,6 +174,32 @@ const TEST: &[Step] = &[
             "tensorboard",
         ],
     ),
+    verified(
+        "W&B offline runs read by wandb",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "wandb",
+            "--lib",
+            "--test",
+            "wandb",
+        ],
+    ),
+    verified(
+        "PROV-JSON documents read by prov",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "prov",
+            "--lib",
+            "--test",
+            "prov",
+        ],
+    ),
 ];
 
 const LINT: &[Step] = &[
@@ -173,6 +209,19 @@ const LINT: &[Step] = &[
         &[
             "clippy",
             "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    step(
+        "clippy on every backend and the command",
+        &[
+            "clippy",
+            "-p",
+            "labbook",
+            "--all-features",
             "--all-targets",
             "--",
             "-D",

@@ -2,5 +2,9 @@
 //! [`crate::store`]; the others are behind Cargo features of their own.
 
 pub mod console;
+#[cfg(feature = "prov")]
+pub mod prov;
 #[cfg(feature = "tensorboard")]
 pub mod tensorboard;
+#[cfg(feature = "wandb")]
+pub mod wandb;

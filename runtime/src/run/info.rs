@@ -193,12 +193,22 @@ pub(crate) fn host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
+/// labbook's Cargo features compiled into this program.
 fn features() -> Vec<String> {
-    let mut features = Vec::new();
-    if cfg!(feature = "off") {
-        features.push("off".to_owned());
-    }
+    let features = [
+        ("off", cfg!(feature = "off")),
+        ("dfdx", cfg!(feature = "dfdx")),
+        ("tensorboard", cfg!(feature = "tensorboard")),
+        ("mlflow", cfg!(feature = "mlflow")),
+        ("wandb", cfg!(feature = "wandb")),
+        ("prov", cfg!(feature = "prov")),
+        ("cli", cfg!(feature = "cli")),
+    ];
     features
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
 }
 
 fn rfc3339(unix: f64) -> String {

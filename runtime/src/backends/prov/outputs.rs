@@ -1,0 +1,264 @@
+//! The run's outputs as entities: stream files of every rank, image series, checkpoints
+//! and artifacts, each with its file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::document::{attributes, double, local, long, name, time, time_text, Document};
+use super::{Prov, Stream, IMAGES};
+use crate::backend::RunEnd;
+use crate::store::layout;
+
+/// One stream entity: its id, name, type and file or folder.
+struct Output<'a> {
+    id: String,
+    label: &'a str,
+    type_name: &'a str,
+    path: &'a Path,
+}
+
+impl Prov {
+    /// Every stream file and image series in the run directory.
+    pub(super) fn streams(&self, doc: &mut Document, run: &str, ranks: &BTreeMap<u32, String>) {
+        let kinds = [
+            (layout::METRICS, "metric", "provml:Metric"),
+            (layout::TEXT, "text", "labbook:Text"),
+            (layout::HISTOGRAMS, "histogram", "labbook:Histogram"),
+        ];
+        for (folder, kind, type_name) in kinds {
+            let root = self.dir.join(folder);
+            for path in files_under(&root) {
+                let rel = relative(&root, &path);
+                let Some(stem) = rel.strip_suffix(".jsonl") else {
+                    continue;
+                };
+                let rank = layout::stream_rank(&path).unwrap_or(0);
+                let stream = match rank {
+                    0 => stem,
+                    r => stem.strip_suffix(&format!(".rank{r}")).unwrap_or(stem),
+                };
+                let seen = (rank == self.info.rank)
+                    .then(|| self.streams.get(&(folder, stream.to_owned())).copied())
+                    .flatten();
+                let prefix = if rank == 0 {
+                    String::new()
+                } else {
+                    format!("rank/{rank}/")
+                };
+                let output = Output {
+                    id: format!("{prefix}{kind}/{}", local(stream)),
+                    label: stream,
+                    type_name,
+                    path: &path,
+                };
+                let by = ranks
+                    .get(&rank)
+                    .filter(|_| rank != 0)
+                    .map_or(run, |s| s.as_str());
+                self.stream_entity(doc, &output, seen, by);
+            }
+        }
+        let images = self.dir.join(layout::ARTIFACTS).join(IMAGES);
+        let mut series: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        for path in files_under(&images) {
+            if let Some(parent) = path.parent() {
+                series
+                    .entry(relative(&images, parent))
+                    .or_default()
+                    .push(path);
+            }
+        }
+        for (stream, files) in series {
+            let seen = self.streams.get(&(IMAGES, stream.clone())).copied();
+            let folder = images.join(&stream);
+            let output = Output {
+                id: format!("image/{}", local(&stream)),
+                label: &stream,
+                type_name: "labbook:Image",
+                path: &folder,
+            };
+            self.stream_entity(doc, &output, seen, run);
+            doc.element(
+                "entity",
+                &output.id,
+                attributes([("labbook:files", long(files.len() as u64))]),
+            );
+        }
+    }
+
+    fn stream_entity(
+        &self,
+        doc: &mut Document,
+        output: &Output<'_>,
+        seen: Option<Stream>,
+        by: &str,
+    ) {
+        let mut attrs = attributes([
+            ("prov:type", name(output.type_name)),
+            ("prov:label", output.label.into()),
+            (
+                "dcterms:identifier",
+                relative(&self.dir, output.path).into(),
+            ),
+            ("yprov:file_size", long(size(output.path))),
+        ]);
+        if let Some(s) = &seen {
+            attrs.insert("labbook:points".into(), long(s.points));
+            attrs.insert("labbook:first_step".into(), long(s.first_step));
+            attrs.insert("labbook:last_step".into(), long(s.last_step));
+            attrs.insert("prov:generatedAtTime".into(), time(s.last_time));
+            if let Some(v) = s.last_value {
+                attrs.insert("labbook:last_value".into(), double(v));
+            }
+        }
+        doc.element("entity", &output.id, attrs);
+        generated(doc, &output.id, by, seen.map(|s| s.last_time));
+    }
+
+    /// Checkpoints this process wrote, those on disk from before a resume, and the one it
+    /// resumed from.
+    pub(super) fn checkpoints(&self, doc: &mut Document, run: &str, end: &RunEnd) {
+        let folder = self.dir.join(crate::checkpoint::FOLDER);
+        let id_of = |path: &Path| -> Option<String> {
+            let file = path.file_name()?.to_str()?;
+            let stem = file.strip_prefix("step-")?.split('.').next()?;
+            Some(format!("checkpoint/step-{stem}"))
+        };
+        let entity = |doc: &mut Document, id: &str, path: &Path, step: Option<u64>| {
+            let mut attrs = attributes([
+                ("prov:type", name("provml:Model")),
+                ("dcterms:identifier", relative(&self.dir, path).into()),
+                ("prov:role", "output".into()),
+            ]);
+            if path.exists() {
+                attrs.insert("yprov:file_size".into(), long(size(path)));
+            }
+            if let Some(step) = step {
+                attrs.insert("labbook:step".into(), long(step));
+            }
+            doc.element("entity", id, attrs);
+        };
+        for (path, site, step, when) in &self.checkpoints {
+            let Some(id) = id_of(path) else { continue };
+            entity(doc, &id, path, Some(*step));
+            let more = attributes([
+                ("prov:label", site.as_str().into()),
+                ("prov:generatedAtTime", time(*when)),
+            ]);
+            doc.element("entity", &id, more);
+            generated(doc, &id, run, Some(*when));
+            if !path.exists() {
+                let at = attributes([("prov:time", time_text(end.time).into())]);
+                doc.relation(
+                    "wasInvalidatedBy",
+                    &[("prov:entity", &id), ("prov:activity", run)],
+                    at,
+                );
+            }
+        }
+        let sidecar = format!(".{}", crate::checkpoint::SIDECAR);
+        for path in files_under(&folder) {
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if file.ends_with(&sidecar) || file.contains(".tmp.") {
+                continue;
+            }
+            let Some(id) = id_of(&path) else { continue };
+            if !doc.has("entity", &id) {
+                entity(doc, &id, &path, None);
+                generated(doc, &id, run, None);
+            }
+        }
+        if let Some(step) = self.info.resumed_from_step {
+            let id = format!("checkpoint/step-{step:010}");
+            if doc.has("entity", &id) {
+                doc.relation(
+                    "used",
+                    &[("prov:activity", run), ("prov:entity", &id)],
+                    Default::default(),
+                );
+            }
+        }
+    }
+
+    pub(super) fn artifacts(&self, doc: &mut Document, run: &str) {
+        for (path, site, when) in &self.artifacts {
+            let rel = relative(&self.dir, path);
+            let id = format!("artifact/{}", local(rel.trim_start_matches("artifacts/")));
+            let mut attrs = attributes([
+                ("prov:type", name("labbook:Artifact")),
+                ("prov:label", site.as_str().into()),
+                ("dcterms:identifier", rel.into()),
+                ("yprov:file_size", long(size(path))),
+                ("prov:role", "output".into()),
+            ]);
+            attrs.insert("prov:generatedAtTime".into(), time(*when));
+            doc.element("entity", &id, attrs);
+            generated(doc, &id, run, Some(*when));
+        }
+    }
+}
+
+/// Every file under `dir`, recursively, in a stable order.
+pub(super) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub(super) fn size(path: &Path) -> u64 {
+    if path.is_dir() {
+        files_under(path).iter().map(|p| size(p)).sum()
+    } else {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+}
+
+/// `path` relative to `dir`, with `/` separators.
+pub(super) fn relative(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.iter()
+        .map(|c| c.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `wasGeneratedBy`, at `when` if known.
+fn generated(doc: &mut Document, entity: &str, activity: &str, when: Option<f64>) {
+    let at = when.map(|t| ("prov:time".to_owned(), time_text(t).into()));
+    doc.relation(
+        "wasGeneratedBy",
+        &[("prov:entity", entity), ("prov:activity", activity)],
+        at.into_iter().collect(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_relative_with_forward_slashes() {
+        let dir = Path::new("/runs/x/1");
+        assert_eq!(
+            relative(dir, &dir.join("metrics").join("a b.jsonl")),
+            "metrics/a b.jsonl"
+        );
+    }
+}

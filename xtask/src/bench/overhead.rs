@@ -1,0 +1,99 @@
+//! What logging costs a real training loop: the MNIST example's steps per second with its
+//! sites as shipped, with `train_loss` logged at every step, and with every site compiled
+//! out, on the same seed and data, runs interleaved.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{capture, cargo};
+
+/// Runs of each build; the median and the range are reported.
+const RUNS: usize = 5;
+
+/// The builds compared: a label and the example's features.
+pub const VARIANTS: [(&str, &str); 3] = [
+    ("sites as shipped", ""),
+    ("`train_loss` every step", "log-every-step"),
+    ("`off` (no sites)", "labbook-off"),
+];
+
+/// Steps per second of each variant, one entry per run.
+pub type Overhead = Vec<(&'static str, Vec<f64>)>;
+
+pub fn measure(root: &Path) -> Result<Overhead, String> {
+    let binaries = VARIANTS
+        .iter()
+        .map(|(_, features)| build(root, features))
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = std::env::var("LABBOOK_BENCH_MNIST").ok();
+    let runs = std::env::temp_dir().join(format!("labbook-overhead-{}", std::process::id()));
+    let mut rates: Overhead = VARIANTS
+        .iter()
+        .map(|(label, _)| (*label, Vec::new()))
+        .collect();
+    for _ in 0..RUNS {
+        for (binary, rate) in binaries.iter().zip(&mut rates) {
+            let mut command = Command::new(binary);
+            command
+                .args(["--epochs", "1", "--seed", "0"])
+                .env("LABBOOK_DIR", &runs)
+                .env("LABBOOK_PROGRESS", "off");
+            match &data {
+                Some(dir) => command.args(["--data-dir", dir]),
+                None => command
+                    .env("MNIST_MIRROR", "http://127.0.0.1:1")
+                    .args(["--data-dir", "/nonexistent"]),
+            };
+            rate.1.push(steps_per_second(&capture(&mut command)?)?);
+        }
+    }
+    let _ = std::fs::remove_dir_all(runs);
+    Ok(rates)
+}
+
+fn build(root: &Path, features: &str) -> Result<PathBuf, String> {
+    let mut command = Command::new(cargo());
+    command.current_dir(root).args([
+        "build",
+        "--release",
+        "--example",
+        "mnist",
+        "--message-format=json",
+    ]);
+    if !features.is_empty() {
+        command.args(["--features", features]);
+    }
+    let output = capture(&mut command)?;
+    let executable = output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["target"]["name"] == "mnist")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or("cargo named no mnist executable")?;
+    // The three builds share one path: keep a copy of each.
+    let copy = executable.with_file_name(format!(
+        "mnist-{}",
+        if features.is_empty() {
+            "shipped"
+        } else {
+            features
+        }
+    ));
+    std::fs::copy(&executable, &copy).map_err(|e| e.to_string())?;
+    Ok(copy)
+}
+
+/// From the example's `epoch 1/1: … (2.7 s, 346 steps/s)` line.
+fn steps_per_second(stdout: &str) -> Result<f64, String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("epoch "))
+        .find_map(|l| {
+            l.rsplit_once(", ")?
+                .1
+                .strip_suffix(" steps/s)")?
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| format!("no steps/s in the example's output: {stdout}"))
+}
