@@ -13,10 +13,10 @@ pub const MAX_NAME_LEN: usize = 250;
 /// A name of a logged stream (`loss`, `train/loss`): letters, digits, `_`, `-`, `.`, ` `
 /// and `/` between non-empty groups, at most 250 characters, so it is a safe relative path
 /// in the run store and a valid key in every backend.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone)]
 pub struct Name(Repr);
 
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone)]
 enum Repr {
     Static(&'static str),
     Shared(Arc<str>),
@@ -84,6 +84,33 @@ fn is_rank_suffixed(name: &str) -> bool {
         .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+// A name from a site and the same name given at run time are the same stream.
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 impl Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
@@ -131,5 +158,14 @@ mod tests {
             assert!(check(bad).is_err(), "{bad:?}");
         }
         assert!(check(&"x".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn a_site_name_and_a_runtime_name_are_one_stream() {
+        use std::collections::HashSet;
+        let site = Name::from_site("loss");
+        let runtime = Name::new("loss").unwrap();
+        assert_eq!(site, runtime);
+        assert_eq!(HashSet::from([site, runtime]).len(), 1);
     }
 }
