@@ -2,6 +2,8 @@
 //! [`crate::store`]; the others are behind Cargo features of their own.
 
 pub mod console;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 #[cfg(feature = "prov")]
 pub mod prov;
 #[cfg(feature = "tensorboard")]

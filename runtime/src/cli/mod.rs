@@ -1,5 +1,6 @@
 //! The `labbook` command (feature `cli`): lists, shows, compares, plots, exports, follows and
-//! removes the runs of the local store (`LABBOOK_DIR`, default `./runs`).
+//! removes the runs of the local store (`LABBOOK_DIR`, default `./runs`); with the feature
+//! `mlflow`, `sync` uploads them to an MLflow server.
 //!
 //! A `RUN` argument is `experiment/id`, `experiment` (its latest run) or the path of a run
 //! directory. Errors are one sentence; a torn last line of a stream (a killed run) is skipped
@@ -13,6 +14,8 @@ mod plot;
 mod resolve;
 mod show;
 mod store;
+#[cfg(feature = "mlflow")]
+mod sync;
 mod table;
 mod watch;
 
@@ -58,6 +61,9 @@ pub(crate) enum Command {
     Gc(gc::GcArgs),
     /// Removes runs.
     Rm(gc::RmArgs),
+    /// Uploads runs (finished, failed or crashed) to an MLflow server; safe to repeat.
+    #[cfg(feature = "mlflow")]
+    Sync(sync::Args),
 }
 
 /// Runs the command with the process's arguments; errors go to stderr as `error: …`.
@@ -97,6 +103,8 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Watch(args) => watch::run(&store, args, out),
         Command::Gc(args) => gc::gc(&store, args, out),
         Command::Rm(args) => gc::rm(&store, args, out),
+        #[cfg(feature = "mlflow")]
+        Command::Sync(args) => sync::run(&store, args, out),
     }
 }
 

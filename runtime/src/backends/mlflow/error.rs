@@ -1,0 +1,66 @@
+//! What can go wrong between a run and an MLflow server. No variant ever holds a credential:
+//! URLs are kept without their user-info part and errors name the variables, not their values.
+
+/// An MLflow upload problem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MlflowError {
+    /// `MLFLOW_TRACKING_URI` (or `--tracking-uri`) is not an http(s) URL, or a TLS setting is bad.
+    #[error("invalid MLflow setting {setting}: {reason}")]
+    Settings {
+        setting: &'static str,
+        reason: String,
+    },
+    /// No connection could be made; nothing was sent.
+    #[error("cannot reach the MLflow server at {uri}: {reason}")]
+    Unreachable { uri: String, reason: String },
+    /// A request was sent but no answer came: it may or may not have been applied.
+    #[error("the MLflow server at {uri} did not answer: {reason}")]
+    NoAnswer { uri: String, reason: String },
+    /// HTTP 401 or 403: the credentials are missing or wrong.
+    #[error("the MLflow server at {uri} refused the credentials (HTTP {status}); {hint}")]
+    Unauthorized {
+        uri: String,
+        status: u16,
+        hint: &'static str,
+    },
+    /// Any other answer that is not a success.
+    #[error("the MLflow server at {uri} answered {endpoint} with HTTP {status} {code}: {message}")]
+    Server {
+        uri: String,
+        endpoint: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Reading the local run failed.
+    #[error(transparent)]
+    Local(#[from] crate::Error),
+    /// The run ended and the upload did not finish in the time the end may take.
+    #[error("the upload did not finish within {0} s of the end of the run")]
+    Deadline(u64),
+}
+
+impl MlflowError {
+    /// Whether trying again later can succeed: the server is down, busy or failing.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            MlflowError::Unreachable { .. } | MlflowError::NoAnswer { .. } => true,
+            MlflowError::Server { status, .. } => *status >= 500 || matches!(status, 408 | 429),
+            _ => false,
+        }
+    }
+
+    /// A request the server will never accept (a bad key, a changed param): HTTP 400.
+    pub(crate) fn is_rejection(&self) -> bool {
+        matches!(self, MlflowError::Server { status: 400, .. })
+    }
+
+    /// The server's own words for a rejection, or the whole error.
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            MlflowError::Server { code, message, .. } => format!("{code}: {message}"),
+            other => other.to_string(),
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! A local run as MLflow sees it: tags, params, metric streams, files and the end status,
+//! all read from the run directory (the source of truth).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::state::{Progress, Stamp};
+use crate::run::{Info, Status};
+use crate::store::jsonl::Point;
+use crate::store::layout;
+
+/// The tag that finds a run again on the server when its state file is lost.
+pub(crate) const RUN_ID_TAG: &str = "labbook.run_id";
+/// MLflow's limits on keys and values.
+pub(crate) const MAX_KEY_LEN: usize = 250;
+pub(crate) const MAX_PARAM_LEN: usize = 6000;
+const MAX_TAG_LEN: usize = 8000;
+
+/// A run directory and its metadata.
+#[derive(Debug)]
+pub(crate) struct LocalRun {
+    pub dir: PathBuf,
+    pub info: Info,
+    pub config: Option<Json>,
+}
+
+/// A metric stream file and the MLflow key its points go to.
+#[derive(Debug)]
+pub(crate) struct StreamFile {
+    /// Relative to the run directory: `metrics/train/loss.jsonl`.
+    pub relative: String,
+    /// `train/loss`; `train/loss.rank1` for rank 1's stream.
+    pub key: String,
+    pub path: PathBuf,
+}
+
+/// Points read from a stream, and where reading stopped.
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub points: Vec<Point>,
+    pub end: Progress,
+    /// Whole lines that are not points, as `line N: reason`.
+    pub broken: Vec<String>,
+    /// No whole line is left after `end`.
+    pub exhausted: bool,
+}
+
+impl LocalRun {
+    /// Reads `metadata/info.json` and `config.json`.
+    pub fn load(dir: &Path) -> crate::Result<LocalRun> {
+        let path = layout::info_file(dir);
+        let text = fs::read_to_string(&path)
+            .map_err(crate::Error::io("not a labbook run: cannot read", &path))?;
+        let info: Info = serde_json::from_str(&text).map_err(|e| crate::Error::Corrupt {
+            path: path.clone(),
+            line: e.line(),
+            reason: e.to_string(),
+        })?;
+        let config = fs::read_to_string(dir.join(layout::METADATA).join(layout::CONFIG_FILE))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        Ok(LocalRun {
+            dir: dir.to_owned(),
+            info,
+            config,
+        })
+    }
+
+    /// `experiment/id`: the MLflow run name and the `labbook.run_id` tag.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.info.experiment, self.info.id)
+    }
+
+    pub fn start_ms(&self) -> i64 {
+        millis(self.info.start_unix)
+    }
+
+    pub fn tags(&self) -> Vec<(String, String)> {
+        let info = &self.info;
+        let mut tags = vec![
+            (RUN_ID_TAG, self.label()),
+            ("mlflow.source.name", info.source_file.clone()),
+            ("mlflow.source.type", "LOCAL".to_owned()),
+            ("labbook.function", info.function.clone()),
+            ("labbook.host", info.host.clone()),
+            ("labbook.rank", info.rank.to_string()),
+            ("labbook.world_size", info.world_size.to_string()),
+            ("labbook.launcher", info.launcher.clone()),
+            ("labbook.command", info.command.join(" ")),
+            ("labbook.version", info.labbook_version.clone()),
+        ];
+        if let Some(user) = &info.user {
+            tags.push(("mlflow.user", user.clone()));
+        }
+        if let Some(git) = &info.git {
+            tags.push(("mlflow.source.git.commit", git.commit.clone()));
+            tags.push(("labbook.git.dirty", git.dirty.to_string()));
+        }
+        if let Some(job) = &info.job {
+            tags.push(("labbook.job", job.clone()));
+        }
+        tags.into_iter()
+            .map(|(key, value)| (key.to_owned(), value.chars().take(MAX_TAG_LEN).collect()))
+            .collect()
+    }
+
+    /// The config flattened to `a.b.c` keys, then the `param` sites (rank 0's `params.json`).
+    /// A key given two different values is returned as a conflict instead.
+    pub fn params(&self) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+        let mut flat = Vec::new();
+        if let Some(config) = &self.config {
+            flatten("", config, &mut flat);
+        }
+        if let Some(Json::Object(params)) = fs::read_to_string(layout::params_file(&self.dir, 0))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+        {
+            for (name, value) in &params {
+                flatten(name, value, &mut flat);
+            }
+        }
+        merge(flat)
+    }
+
+    /// Every metric stream file of every rank.
+    pub fn streams(&self) -> Vec<StreamFile> {
+        let mut files = Vec::new();
+        walk(&self.dir, layout::METRICS, &mut |relative, path| {
+            let Some(name) = relative
+                .strip_prefix("metrics/")
+                .and_then(|r| r.strip_suffix(".jsonl"))
+            else {
+                return;
+            };
+            files.push(StreamFile {
+                relative: relative.to_owned(),
+                key: name.to_owned(),
+                path: path.to_owned(),
+            });
+        });
+        files
+    }
+
+    /// The files mirrored as artifacts under the same relative paths: `artifacts/` (copied
+    /// files, images) and `checkpoints/` (not `last.*`, a copy of the newest), and with
+    /// `streams` the text and histogram streams.
+    pub fn files(&self, streams: bool) -> Vec<(String, PathBuf, Stamp)> {
+        let mut files = Vec::new();
+        let mut folders = vec![layout::ARTIFACTS, crate::checkpoint::FOLDER];
+        if streams {
+            folders.extend([layout::TEXT, layout::HISTOGRAMS]);
+        }
+        for folder in folders {
+            walk(&self.dir, folder, &mut |relative, path| {
+                let name = relative.rsplit('/').next().unwrap_or_default();
+                let skip = name.contains(".tmp")
+                    || (folder == crate::checkpoint::FOLDER && name.starts_with("last."))
+                    || (streams
+                        && folder != layout::ARTIFACTS
+                        && folder != crate::checkpoint::FOLDER
+                        && !name.ends_with(".jsonl"));
+                if let (false, Ok(meta)) = (skip, fs::metadata(path)) {
+                    let modified = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    files.push((
+                        relative.to_owned(),
+                        path.to_owned(),
+                        Stamp {
+                            len: meta.len(),
+                            modified,
+                        },
+                    ));
+                }
+            });
+        }
+        files
+    }
+}
+
+/// Reads at most `max` points of a stream starting at `from`, whole lines only.
+pub(crate) fn read_points(path: &Path, from: Progress, max: usize) -> std::io::Result<Chunk> {
+    let mut file = fs::File::open(path)?;
+    file.seek(SeekFrom::Start(from.offset))?;
+    let mut reader = BufReader::new(file);
+    let mut chunk = Chunk {
+        end: from,
+        ..Chunk::default()
+    };
+    let mut line = Vec::new();
+    while chunk.points.len() < max {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 || line.last() != Some(&b'\n') {
+            chunk.exhausted = true;
+            return Ok(chunk);
+        }
+        chunk.end.offset += read as u64;
+        match parse(&line) {
+            Ok(point) => {
+                chunk.points.push(point);
+                chunk.end.points += 1;
+            }
+            Err(reason) => chunk.broken.push(format!(
+                "at byte {}: {reason}",
+                chunk.end.offset - read as u64
+            )),
+        }
+    }
+    // Full: whether anything whole is left is found out by the next read.
+    Ok(chunk)
+}
+
+/// The progress just past the first `points` points of a stream (or its last whole line).
+pub(crate) fn skip_points(path: &Path, points: u64) -> std::io::Result<Progress> {
+    let mut at = Progress::default();
+    while at.points < points {
+        let chunk = read_points(path, at, (points - at.points).min(100_000) as usize)?;
+        let done = chunk.exhausted;
+        at = chunk.end;
+        if done {
+            break;
+        }
+    }
+    Ok(at)
+}
+
+#[derive(Deserialize)]
+struct Line {
+    step: u64,
+    value: Float,
+    time: Float,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Float {
+    Number(f64),
+    Word(String),
+}
+
+impl Float {
+    fn get(self) -> Result<f64, String> {
+        match self {
+            Float::Number(n) => Ok(n),
+            Float::Word(w) => match w.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "Infinity" => Ok(f64::INFINITY),
+                "-Infinity" => Ok(f64::NEG_INFINITY),
+                other => Err(format!("{other:?} is not a number")),
+            },
+        }
+    }
+}
+
+fn parse(line: &[u8]) -> Result<Point, String> {
+    let line: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    Ok(Point {
+        step: line.step,
+        value: line.value.get()?,
+        time: line.time.get()?,
+    })
+}
+
+/// Seconds since the epoch as MLflow's milliseconds.
+pub(crate) fn millis(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}
+
+/// Calls `visit(relative path, path)` for every file under `dir/folder`, in a stable order.
+fn walk(dir: &Path, folder: &str, visit: &mut impl FnMut(&str, &Path)) {
+    let mut pending = vec![dir.join(folder)];
+    let mut found = Vec::new();
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                let relative: Vec<_> = relative.iter().map(|c| c.to_string_lossy()).collect();
+                found.push((relative.join("/"), path));
+            }
+        }
+    }
+    found.sort();
+    for (relative, path) in &found {
+        visit(relative, path);
+    }
+}
+
+/// Nested objects become `a.b.c` keys; anything else is one value, strings as they are and
+/// other values as JSON.
+fn flatten(prefix: &str, value: &Json, out: &mut Vec<(String, String)>) {
+    match value {
+        Json::Object(map) if !map.is_empty() => {
+            for (key, value) in map {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&key, value, out);
+            }
+        }
+        _ => {
+            let key = if prefix.is_empty() { "config" } else { prefix };
+            let text = match value {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push((key.to_owned(), text));
+        }
+    }
+}
+
+fn merge(flat: Vec<(String, String)>) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+    let mut params = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    for (key, value) in flat {
+        match params.get(&key) {
+            Some(first) if *first != value => conflicts.push((
+                key.clone(),
+                format!("logged with two values, {first:?} and {value:?}; MLflow keeps one value per param"),
+            )),
+            _ => {
+                params.insert(key, value);
+            }
+        }
+    }
+    for (key, _) in &conflicts {
+        params.remove(key);
+    }
+    (params, conflicts)
+}
+
+/// Why MLflow would refuse `key` for a metric, param or tag (its `_validate_*_name` rules).
+pub(crate) fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("keys cannot be empty".into());
+    }
+    if key.chars().count() > MAX_KEY_LEN {
+        return Err(format!(
+            "keys are at most {MAX_KEY_LEN} characters, this one has {}",
+            key.chars().count()
+        ));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|&c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/')))
+    {
+        return Err(format!(
+            "keys may hold letters, digits, `_`, `-`, `.`, ` `, `:` and `/`, not {c:?}"
+        ));
+    }
+    if key
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(
+            "keys must be normalized paths (no `..`, `./`, `//`, or `/` at either end)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The MLflow status of a run that ended with `status`.
+pub(crate) fn mlflow_status(status: Status, error: Option<&str>) -> &'static str {
+    match (status, error) {
+        (Status::Complete, _) => "FINISHED",
+        (Status::Failed, Some("interrupted")) => "KILLED",
+        (Status::Failed, _) => "FAILED",
+        (Status::Running, _) => "RUNNING",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn configs_flatten_to_dotted_keys_and_conflicts_are_kept_apart() {
+        let mut flat = Vec::new();
+        flatten(
+            "",
+            &json!({"lr": 0.001, "model": {"layers": [64, 32], "act": "relu", "extra": {}}, "name": null}),
+            &mut flat,
+        );
+        flatten("lr", &json!(0.5), &mut flat);
+        flatten("seed", &json!(7), &mut flat);
+        let (params, conflicts) = merge(flat);
+        assert_eq!(
+            params.into_iter().collect::<Vec<_>>(),
+            [
+                ("model.act".to_owned(), "relu".to_owned()),
+                ("model.extra".into(), "{}".into()),
+                ("model.layers".into(), "[64,32]".into()),
+                ("name".into(), "null".into()),
+                ("seed".into(), "7".into()),
+            ]
+        );
+        assert_eq!(conflicts.len(), 1);
+        assert!(
+            conflicts[0].1.contains("\"0.001\" and \"0.5\""),
+            "{conflicts:?}"
+        );
+    }
+
+    #[test]
+    fn keys_follow_mlflow_rules() {
+        for good in ["loss", "train/loss", "größe", "a b:c", "x.rank1"] {
+            assert_eq!(check_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "a@b",
+            "../x",
+            "/x",
+            "x/",
+            "a//b",
+            "./a",
+            &"k".repeat(251),
+        ] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn streams_are_read_in_whole_lines_from_an_offset() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let mut bytes = Vec::new();
+        for step in 0..5 {
+            crate::store::jsonl::push_scalar(&mut bytes, step, step as f64, 1.0);
+        }
+        bytes.extend_from_slice(b"oops\n{\"step\":9,\"va");
+        fs::write(tmp.path(), &bytes).unwrap();
+        let first = read_points(tmp.path(), Progress::default(), 3).unwrap();
+        assert_eq!((first.points.len(), first.exhausted), (3, false));
+        let rest = read_points(tmp.path(), first.end, 100).unwrap();
+        assert_eq!(
+            rest.points.iter().map(|p| p.step).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        assert_eq!(
+            (rest.broken.len(), rest.exhausted, rest.end.points),
+            (1, true, 5)
+        );
+        assert_eq!(
+            skip_points(tmp.path(), 4).unwrap(),
+            read_points(tmp.path(), Progress::default(), 4).unwrap().end
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The `mlflow` backend: every run is mirrored to an MLflow tracking server while it trains,
+//! and `labbook sync` uploads runs later from machines that had no network.
+//!
+//! It is on when `MLFLOW_TRACKING_URI` names an http(s) server, and reads the variables the
+//! MLflow client reads: `MLFLOW_EXPERIMENT_NAME` (default: the labbook experiment's name),
+//! `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD` (basic auth) or
+//! `MLFLOW_TRACKING_TOKEN` (bearer), `MLFLOW_TRACKING_INSECURE_TLS`,
+//! `MLFLOW_TRACKING_SERVER_CERT_PATH`. Credentials never reach a file, a log line or an error.
+//!
+//! What goes where: the run is named `experiment/id` and tagged with its labbook id, host,
+//! rank, source file and git commit; the config becomes params with `a.b.c` keys, next to
+//! the `param` sites; every metric point goes through `runs/log-batch` with its step and
+//! time (NaN as NaN, infinities as ±f64::MAX); files, images, checkpoints and the text and
+//! histogram streams become artifacts under the paths they have in the run directory; the
+//! run ends `FINISHED`, `FAILED` or `KILLED` (interrupted).
+//!
+//! The training loop never waits on the network: a thread of its own uploads from the run
+//! directory and records what the server confirmed in `metadata/mlflow.json`. When the
+//! server is down the points wait in the run directory and are sent in order once it is back;
+//! when the run ends first, [`sync`] (`labbook sync`) sends the rest later, exactly once.
+
+mod client;
+mod engine;
+mod error;
+mod local;
+mod settings;
+mod state;
+mod sync;
+mod upload;
+
+pub use self::error::MlflowError;
+pub use self::settings::{Auth, Settings};
+pub use self::state::SyncState;
+pub use self::sync::{sync, RunSync, SyncOutcome, SyncReport};
+
+use crate::backend::{Backend, BackendError, RunContext, RunEnd};
+use crate::record::{Record, Value};
+
+use self::engine::Engine;
+use self::local::LocalRun;
+use self::upload::{Message, Uploader};
+
+/// The live mirror of one run.
+#[derive(Debug)]
+struct Mirror {
+    uploader: Uploader,
+}
+
+impl Backend for Mirror {
+    fn write(&mut self, batch: &[Record]) -> Result<(), BackendError> {
+        let mut files = false;
+        let mut params = Vec::new();
+        for record in batch {
+            match &record.value {
+                Value::Param(value) => {
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    params.push((record.name.to_string(), text));
+                }
+                Value::Image(_) | Value::Checkpoint(_) | Value::Artifact(_) => files = true,
+                _ => {}
+            }
+        }
+        self.uploader.send(Message::Logged { files, params });
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &RunEnd) -> Result<(), BackendError> {
+        let status = local::mlflow_status(end.status, end.error.as_deref());
+        self.uploader.end(status, local::millis(end.time));
+        Ok(())
+    }
+}
+
+fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
+    let Some(settings) = Settings::from_env().map_err(BackendError::new)? else {
+        tracing::debug!("the mlflow backend is off: MLFLOW_TRACKING_URI is not set");
+        return Ok(None);
+    };
+    if run.rank != 0 {
+        tracing::debug!(
+            "the mlflow backend mirrors rank 0 only; `labbook sync` uploads every rank's streams"
+        );
+        return Ok(None);
+    }
+    let local = LocalRun {
+        dir: run.dir.clone(),
+        info: run.info.clone(),
+        config: run.config.clone(),
+    };
+    let engine = Engine::open(&settings, local).map_err(BackendError::new)?;
+    let uploader = Uploader::spawn(engine).map_err(BackendError::from)?;
+    Ok(Some(Box::new(Mirror { uploader })))
+}
+
+crate::register_backend!("mlflow", create);

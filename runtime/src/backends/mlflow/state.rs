@@ -1,0 +1,99 @@
+//! `metadata/mlflow.json`: what of a run the MLflow server is known to hold. The live mirror
+//! and `labbook sync` both keep it, so either one continues exactly where the other stopped.
+//! It is replaced atomically after every confirmed request and never holds a credential.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::layout;
+
+pub(crate) const FILE: &str = "mlflow.json";
+
+/// The upload state of one run on one server.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncState {
+    /// The server, without credentials.
+    pub tracking_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// `<experiment>/<run>/artifacts` on the artifact proxy; absent when the server does
+    /// not serve artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_root: Option<String>,
+    /// Params the server holds, with the value it holds.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Metric streams by file (`metrics/train/loss.jsonl`): how much of each was confirmed.
+    #[serde(default)]
+    pub streams: BTreeMap<String, Progress>,
+    /// A metrics batch that was sent without an answer yet: the next upload asks the server
+    /// whether it landed before sending anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<InFlight>,
+    /// Uploaded files by path in the run directory, with the size and time they had.
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, Stamp>,
+    /// Keys the server (or MLflow's rules) will never accept, with the reason; reported once
+    /// and not sent again.
+    #[serde(default)]
+    pub rejected: BTreeMap<String, String>,
+    /// The terminal status the server holds (`FINISHED`, `FAILED`, `KILLED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Whether the server held all of the ended run the last time it was checked.
+    #[serde(default)]
+    pub synced: bool,
+    /// Why the last upload stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// How far a stream is uploaded: a byte offset just past a whole line, and the points
+/// before it.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Progress {
+    pub offset: u64,
+    pub points: u64,
+}
+
+/// A batch sent but not confirmed: each stream's progress before it and the points it holds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct InFlight {
+    /// Stream file → (metric key, progress before, progress after).
+    pub streams: BTreeMap<String, (String, Progress, Progress)>,
+}
+
+/// A file's size and modification time (ns since the epoch).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stamp {
+    pub len: u64,
+    pub modified: u128,
+}
+
+impl SyncState {
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(layout::METADATA).join(FILE)
+    }
+
+    /// The state of `dir` for the server at `uri`; a fresh one when the run was never
+    /// uploaded there (or the file is unreadable: the server is then asked).
+    pub fn load(dir: &Path, uri: &str) -> SyncState {
+        std::fs::read_to_string(SyncState::path(dir))
+            .ok()
+            .and_then(|text| serde_json::from_str::<SyncState>(&text).ok())
+            .filter(|state| state.tracking_uri == uri)
+            .unwrap_or_else(|| SyncState {
+                tracking_uri: uri.to_owned(),
+                ..SyncState::default()
+            })
+    }
+
+    /// Replaces the file atomically.
+    pub fn save(&self, dir: &Path) -> crate::Result<()> {
+        layout::write_json(&SyncState::path(dir), self)
+    }
+}

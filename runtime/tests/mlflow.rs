@@ -1,0 +1,730 @@
+//! The mlflow backend and `labbook sync` against a real `mlflow server` (the version pinned in
+//! `xtask/verify/requirements.txt`), read back with MLflow's own client through
+//! `xtask/verify/mlflow_check.py`. `cargo xtask test` creates that Python environment and
+//! passes it in `LABBOOK_PYTHON`; without it these tests fail, they never skip.
+//!
+//! Servers: one shared by the tests that only add runs to experiments of their own, one for
+//! the test that stops and restarts it, one with `--app-name basic-auth`. Each is stopped when
+//! its handle drops, or when this process ends (the wrapper script watches its stdin).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use labbook::backends::mlflow::{self, Auth, Settings, SyncOutcome};
+use labbook::prelude::*;
+use serde_json::{json, Value as Json};
+use support::{info, points, store};
+
+// ---------------------------------------------------------------------------------------
+// Harness
+
+fn python() -> PathBuf {
+    match std::env::var_os("LABBOOK_PYTHON") {
+        Some(python) if !python.is_empty() => PathBuf::from(python),
+        _ => panic!(
+            "LABBOOK_PYTHON is not set: the MLflow tests need a real `mlflow server`; run them with \
+             `cargo xtask test`, which creates the pinned Python environment and sets LABBOOK_PYTHON"
+        ),
+    }
+}
+
+fn verifier(script: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../xtask/verify")
+        .join(script)
+}
+
+/// A running `mlflow server` on 127.0.0.1.
+struct Server {
+    wrapper: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(state: &Path, port: u16, extra: &[&str], env: &[(&str, String)]) -> Server {
+        let mut command = Command::new(python());
+        command
+            .arg(verifier("mlflow_server.py"))
+            .arg(state)
+            .arg(port.to_string())
+            .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut wrapper = command.spawn().expect("python runs");
+        let mut line = String::new();
+        BufReader::new(wrapper.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("READY"),
+            "mlflow server did not start: {line} (log: {})",
+            std::fs::read_to_string(state.join("server.log")).unwrap_or_default()
+        );
+        Server { wrapper, port }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.wrapper.stdin.take());
+        let _ = self.wrapper.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(format!("{}-mlflow", store().display())).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The server shared by tests that use experiments of their own.
+fn shared() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(&temp_dir("shared"), free_port(), &[], &[]))
+}
+
+/// Runs read MLflow settings from the environment when they start: one run starts at a time.
+struct Env(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+const VARS: [&str; 5] = [
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+];
+
+fn env(vars: &[(&str, &str)]) -> Env {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    store();
+    for key in VARS {
+        std::env::remove_var(key);
+    }
+    for (key, value) in vars {
+        std::env::set_var(key, value);
+    }
+    Env(guard)
+}
+
+/// Reads a run back with MLflow's client; `spec` as `mlflow_check.py` documents it.
+fn check(uri: &str, spec: Json, credentials: &[(&str, &str)]) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), spec.to_string()).unwrap();
+    let mut command = Command::new(python());
+    command
+        .arg(verifier("mlflow_check.py"))
+        .arg(uri)
+        .arg(file.path());
+    for key in VARS {
+        command.env_remove(key);
+    }
+    command.envs(credentials.iter().copied());
+    let out = command.output().expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "mlflow_check failed:\n{text}");
+    assert!(text.contains("mlflow_check: OK"), "{text}");
+}
+
+/// The upload state the mirror and `sync` keep in the run.
+fn state(dir: &Path) -> Json {
+    std::fs::read_to_string(dir.join("metadata/mlflow.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Json::Null)
+}
+
+fn confirmed_points(dir: &Path) -> u64 {
+    state(dir)["streams"]
+        .as_object()
+        .map_or(0, |s| s.values().filter_map(|p| p["points"].as_u64()).sum())
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A stream's points as the checker wants them, read from the local store.
+fn expected(dir: &Path, name: &str) -> Json {
+    points(dir, name)
+        .iter()
+        .map(|p| {
+            let value = if p.value.is_nan() {
+                json!("NaN")
+            } else if p.value.is_infinite() {
+                json!(if p.value > 0.0 {
+                    "Infinity"
+                } else {
+                    "-Infinity"
+                })
+            } else {
+                json!(p.value)
+            };
+            json!([p.step, value])
+        })
+        .collect()
+}
+
+fn settings(uri: &str) -> Settings {
+    let mut settings = Settings::for_uri(uri).unwrap();
+    settings.auth = Auth::None;
+    settings.experiment_name = None;
+    settings
+}
+
+/// Every file of a run directory, as text (lossy).
+fn all_text(dir: &Path) -> String {
+    let mut text = String::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap().flatten() {
+            if entry.path().is_dir() {
+                pending.push(entry.path());
+            } else {
+                text += &String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    text
+}
+
+/// Re-runs this test binary on `child` with `LABBOOK_TEST_CHILD=kind`.
+fn spawn_child(kind: &str, vars: &[(&str, String)]) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child", "--test-threads", "1", "--nocapture"])
+        .env("LABBOOK_TEST_CHILD", kind)
+        .env("LABBOOK_DIR", store());
+    for key in VARS {
+        command.env_remove(key);
+    }
+    command.envs(vars.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+#[test]
+fn child() {
+    let var = |key: &str| std::env::var(key).unwrap();
+    match std::env::var("LABBOOK_TEST_CHILD").as_deref() {
+        Ok("crash") => crashing(),
+        Ok("guarded") => {
+            guarded();
+        }
+        Ok("sync") => {
+            let dir = PathBuf::from(var("LABBOOK_TEST_SYNC_DIR"));
+            let report = mlflow::sync(&[dir], &settings(&var("LABBOOK_TEST_SYNC_URI")));
+            print!("{report}");
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Experiments
+
+#[derive(Serialize)]
+struct Hparams {
+    lr: f64,
+    model: Model,
+    notes: String,
+    #[serde(rename = "bad@key")]
+    bad_key: u32,
+}
+
+#[derive(Serialize)]
+struct Model {
+    layers: Vec<u32>,
+    activation: String,
+}
+
+#[experiment(name = "mlflow-mirror")]
+fn mirrored(#[config] hp: &Hparams, inputs: &Path) -> PathBuf {
+    let dir = run().dir().unwrap().to_owned();
+    for i in 0..2500u32 {
+        #[log(metric)]
+        let loss = hp.lr / f64::from(i + 1);
+    }
+    for (step, value) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.25]
+        .into_iter()
+        .enumerate()
+    {
+        run().log_metric("odd values", step as u64, value).unwrap();
+    }
+    #[log(metric, name = "train/acc", step = 7)]
+    0.75;
+    #[log(text, name = "note")]
+    "hello mlflow";
+    #[log(histogram, name = "weights")]
+    &[0.5f32, 1.5, 2.5];
+    #[log(image, name = "sample")]
+    Image::rgb(2, 2, vec![255; 12]).unwrap();
+    #[log(checkpoint, name = "model", step = 3)]
+    &vec![1, 2, 3];
+    #[log(artifact, name = "inputs")]
+    inputs;
+    run().log_param("phase", "warmup").unwrap();
+    // Mirrored while the run goes on, not only at its end.
+    run().flush().unwrap();
+    wait_for(
+        "the mirror to send the points",
+        Duration::from_secs(60),
+        || confirmed_points(&dir) == 2505 && state(&dir)["params"]["phase"] == "warmup",
+    );
+    // MLflow params cannot change: refused once, with the key, and not retried.
+    run().log_param("phase", "main").unwrap();
+    run().flush().unwrap();
+    wait_for("the refusal of `phase`", Duration::from_secs(30), || {
+        state(&dir)["rejected"]["param phase"].is_string()
+    });
+    dir
+}
+
+#[experiment(name = "mlflow-restart")]
+fn restarted(server: &mut Option<Server>, state_dir: &Path, port: u16) -> PathBuf {
+    let dir = run().dir().unwrap().to_owned();
+    let log = |from: u64, to: u64| {
+        for step in from..to {
+            run().log_metric("loss", step, step as f64 / 8.0).unwrap();
+        }
+        run().flush().unwrap();
+    };
+    log(0, 300);
+    wait_for("the first points", Duration::from_secs(60), || {
+        confirmed_points(&dir) == 300
+    });
+    drop(server.take());
+    log(300, 600);
+    std::thread::sleep(Duration::from_millis(1500));
+    *server = Some(Server::start(state_dir, port, &[], &[]));
+    log(600, 900);
+    wait_for(
+        "the backlog after the restart",
+        Duration::from_secs(90),
+        || confirmed_points(&dir) == 900,
+    );
+    dir
+}
+
+#[experiment(name = "mlflow-offline")]
+fn offline(inputs: &Path) -> PathBuf {
+    for i in 0..1500u32 {
+        #[log(metric, name = "train/loss")]
+        f64::from(i).sqrt();
+    }
+    run().log_param("optimizer", "adam").unwrap();
+    #[log(artifact, name = "inputs")]
+    inputs;
+    run().dir().unwrap().to_owned()
+}
+
+#[experiment(name = "mlflow-failed")]
+fn failing() -> Result<(), String> {
+    for i in 0..10u32 {
+        #[log(metric)]
+        let loss = f64::from(i);
+    }
+    Err("diverged".into())
+}
+
+/// Logs many points, then dies without ending the run.
+#[experiment(name = "mlflow-crashed")]
+fn crashing() {
+    for i in 0..20_000u32 {
+        #[log(metric)]
+        let loss = f64::from(i) * 0.5;
+        #[log(metric, name = "grad/norm")]
+        f64::from(i % 97);
+    }
+    run().flush().unwrap();
+    std::process::abort();
+}
+
+#[experiment(name = "mlflow-guarded")]
+fn guarded() -> PathBuf {
+    for i in 0..50u32 {
+        #[log(metric)]
+        let loss = f64::from(i);
+    }
+    run().dir().unwrap().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn the_backend_is_registered_and_stays_off_without_a_tracking_uri() {
+    assert!(labbook::backend::registry()
+        .names()
+        .any(|name| name == "mlflow"));
+    let _env = env(&[]);
+    let dir = guarded();
+    assert!(!info(&dir).backends.contains(&"mlflow".to_string()));
+    assert!(!dir.join("metadata/mlflow.json").exists());
+}
+
+#[test]
+fn a_run_is_mirrored_to_the_server_while_it_trains() {
+    let server = shared();
+    let inputs = temp_dir("inputs");
+    std::fs::write(inputs.join("notes.txt"), "lr sweep").unwrap();
+    let hp = Hparams {
+        lr: 0.01,
+        model: Model {
+            layers: vec![64, 32],
+            activation: "relu".into(),
+        },
+        notes: "n".repeat(7000),
+        bad_key: 1,
+    };
+    let dir = {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
+        mirrored(&hp, &inputs)
+    };
+    let info = info(&dir);
+    assert_eq!(info.status, labbook::Status::Complete);
+    assert!(info.backends.contains(&"mlflow".to_string()));
+    let state = state(&dir);
+    assert_eq!(state["synced"], true, "{state:#}");
+    assert_eq!(state["status"], "FINISHED");
+
+    // Refused keys are reported once, naming the key.
+    let log = std::fs::read_to_string(dir.join("logs/labbook.log")).unwrap();
+    let refused = |key: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!("refused param `{key}`")))
+            .count()
+    };
+    assert_eq!(refused("phase"), 1, "{log}");
+    assert_eq!(refused("bad@key"), 1, "{log}");
+    assert!(log.contains("param `notes` has 7000 characters"), "{log}");
+
+    let label = format!("mlflow-mirror/{}", info.id);
+    let cut = state["params"]["notes"].as_str().unwrap();
+    assert!(
+        cut.chars().count() <= 6000
+            && cut.ends_with("the whole value is the artifact params/notes.txt]")
+    );
+    let mut tags = json!({
+        "labbook.run_id": label,
+        "labbook.host": info.host,
+        "labbook.rank": "0",
+        "mlflow.source.name": info.source_file,
+    });
+    if let Some(git) = &info.git {
+        tags["mlflow.source.git.commit"] = json!(git.commit);
+    }
+    check(
+        &server.uri(),
+        json!({
+            "experiment": "mlflow-mirror",
+            "run_name": label,
+            "runs": 1,
+            "status": "FINISHED",
+            "params": {
+                "lr": "0.01", "model.layers": "[64,32]", "model.activation": "relu",
+                "phase": "warmup", "notes": cut,
+            },
+            "absent_params": ["bad@key"],
+            "tags": tags,
+            "metrics": {
+                "loss": expected(&dir, "loss"),
+                "odd values": [[0, "NaN"], [1, "Infinity"], [2, "-Infinity"], [3, -0.25]],
+                "train/acc": [[7, 0.75]],
+            },
+            "artifacts": {
+                "params/notes.txt": "n".repeat(7000),
+                "artifacts/inputs/inputs/notes.txt": "lr sweep",
+                "checkpoints/step-0000000003.json": std::fs::read_to_string(
+                    dir.join("checkpoints/step-0000000003.json")).unwrap(),
+                "text/note.jsonl": std::fs::read_to_string(dir.join("text/note.jsonl")).unwrap(),
+                "histograms/weights.jsonl": null,
+            },
+            "artifact_sizes": {
+                "artifacts/images/sample/0.png":
+                    std::fs::metadata(dir.join("artifacts/images/sample/0.png")).unwrap().len(),
+            },
+        }),
+        &[],
+    );
+    assert_eq!(points(&dir, "loss").len(), 2500, "the local run is whole");
+}
+
+#[test]
+fn the_server_stopped_mid_run_and_restarted_loses_nothing() {
+    let state_dir = temp_dir("restart");
+    let port = free_port();
+    let mut server = Some(Server::start(&state_dir, port, &[], &[]));
+    let uri = format!("http://127.0.0.1:{port}");
+    let dir = {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &uri)]);
+        restarted(&mut server, &state_dir, port)
+    };
+    assert_eq!(state(&dir)["synced"], true);
+    let log = std::fs::read_to_string(dir.join("logs/labbook.log")).unwrap();
+    let count = |needle: &str| log.matches(needle).count();
+    assert_eq!(count("points wait in the local run"), 1, "{log}");
+    assert_eq!(count("the MLflow server is back"), 1, "{log}");
+    let label = format!("mlflow-restart/{}", info(&dir).id);
+    check(
+        &uri,
+        json!({
+            "experiment": "mlflow-restart", "run_name": label, "runs": 1, "status": "FINISHED",
+            "metrics": { "loss": expected(&dir, "loss") },
+        }),
+        &[],
+    );
+    assert_eq!(expected(&dir, "loss").as_array().unwrap().len(), 900);
+    drop(server);
+}
+
+#[test]
+fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
+    let server = shared();
+    let inputs = temp_dir("offline-inputs");
+    std::fs::write(inputs.join("data.csv"), "a,b\n1,2\n").unwrap();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let start = Instant::now();
+    let dir = {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &dead)]);
+        offline(&inputs)
+    };
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "the end of the run waited {:?} on a dead server",
+        start.elapsed()
+    );
+    assert_eq!(info(&dir).status, labbook::Status::Complete);
+    assert_eq!(points(&dir, "train/loss").len(), 1500);
+    let before = state(&dir);
+    assert_eq!(before["synced"], false, "{before:#}");
+    assert!(before["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot reach"));
+
+    let mut settings = settings(&server.uri());
+    settings.experiment_name = Some("mlflow-offline-cluster".into());
+    let sync = |what: &str| {
+        let report = mlflow::sync(std::slice::from_ref(&dir), &settings);
+        assert!(report.is_success(), "{what}: {report}");
+        match &report.runs[0].outcome {
+            SyncOutcome::Synced { points, .. } => *points,
+            other => panic!("{what}: {other:?}"),
+        }
+    };
+    assert_eq!(sync("first sync"), 1500);
+    assert_eq!(sync("second sync"), 0, "nothing is sent twice");
+    #[cfg(feature = "cli")]
+    {
+        let _env = env(&[("MLFLOW_EXPERIMENT_NAME", "mlflow-offline-cluster")]);
+        let label = format!("mlflow-offline/{}", info(&dir).id);
+        let mut out = Vec::new();
+        let args = ["labbook", "sync", &label, "--tracking-uri", &server.uri()];
+        labbook::cli::run(args, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with(&format!("{label}: up to date (MLflow run ")),
+            "{out}"
+        );
+    }
+    std::fs::remove_file(dir.join("metadata/mlflow.json")).unwrap();
+    assert_eq!(
+        sync("sync without its state"),
+        0,
+        "the run is found by its tag"
+    );
+    let label = format!("mlflow-offline/{}", info(&dir).id);
+    check(
+        &server.uri(),
+        json!({
+            "experiment": "mlflow-offline-cluster", "run_name": label, "runs": 1,
+            "status": "FINISHED",
+            "params": { "optimizer": "adam" },
+            "tags": { "labbook.run_id": label },
+            "metrics": { "train/loss": expected(&dir, "train/loss") },
+            "artifacts": { "artifacts/inputs/offline-inputs/data.csv": "a,b\n1,2\n" },
+        }),
+        &[],
+    );
+}
+
+#[test]
+fn failed_and_crashed_runs_sync_with_their_status_and_an_interrupted_sync_resumes() {
+    let server = shared();
+    {
+        let _env = env(&[]);
+        assert!(failing().is_err());
+    }
+    let failed = support::runs("mlflow-failed").pop().unwrap();
+    let crash = spawn_child("crash", &[]).output().unwrap();
+    assert!(!crash.status.success());
+    let crashed = support::runs("mlflow-crashed").pop().unwrap();
+    assert_eq!(info(&crashed).status, labbook::Status::Running);
+    assert_eq!(points(&crashed, "loss").len(), 20_000);
+
+    // A sync killed half-way, then one that finishes.
+    let mut syncing = spawn_child(
+        "sync",
+        &[
+            ("LABBOOK_TEST_SYNC_DIR", crashed.display().to_string()),
+            ("LABBOOK_TEST_SYNC_URI", server.uri()),
+        ],
+    )
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for("the first confirmed batch", Duration::from_secs(60), || {
+        confirmed_points(&crashed) > 0
+    });
+    syncing.kill().unwrap();
+    syncing.wait().unwrap();
+    let interrupted = confirmed_points(&crashed);
+    assert!(
+        interrupted < 40_000,
+        "the sync ended before it was interrupted"
+    );
+
+    let report = mlflow::sync(&[failed.clone(), crashed.clone()], &settings(&server.uri()));
+    assert!(report.is_success(), "{report}");
+    assert!(report.to_string().contains("marked KILLED"), "{report}");
+    assert_eq!(confirmed_points(&crashed), 40_000);
+    for (dir, experiment, status, streams) in [
+        (&failed, "mlflow-failed", "FAILED", &["loss"][..]),
+        (
+            &crashed,
+            "mlflow-crashed",
+            "KILLED",
+            &["loss", "grad/norm"][..],
+        ),
+    ] {
+        let metrics: serde_json::Map<String, Json> = streams
+            .iter()
+            .map(|s| (s.to_string(), expected(dir, s)))
+            .collect();
+        check(
+            &server.uri(),
+            json!({
+                "experiment": experiment,
+                "run_name": format!("{experiment}/{}", info(dir).id),
+                "runs": 1, "status": status, "metrics": metrics,
+            }),
+            &[],
+        );
+    }
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_error_and_the_run_stays_intact() {
+    let password = "correct-horse-battery-9";
+    let wrong = "wrong-staple-4417";
+    let state_dir = temp_dir("auth");
+    let config = state_dir.join("auth.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{}/auth.db\n\
+             admin_username = admin\nadmin_password = {password}\n\
+             authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+            state_dir.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &state_dir,
+        free_port(),
+        &["--app-name", "basic-auth"],
+        &[
+            ("MLFLOW_AUTH_CONFIG_PATH", config.display().to_string()),
+            (
+                "MLFLOW_FLASK_SERVER_SECRET_KEY",
+                "labbook-test-secret".into(),
+            ),
+        ],
+    );
+    let out = spawn_child(
+        "guarded",
+        &[
+            ("MLFLOW_TRACKING_URI", server.uri()),
+            ("MLFLOW_TRACKING_USERNAME", "admin".into()),
+            ("MLFLOW_TRACKING_PASSWORD", wrong.into()),
+        ],
+    )
+    .output()
+    .unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{output}");
+    assert!(
+        output.contains("refused the credentials (HTTP 401); check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"),
+        "{output}"
+    );
+    assert!(output.contains("labbook sync"), "{output}");
+    let dir = support::runs("mlflow-guarded")
+        .into_iter()
+        .find(|d| info(d).backends.contains(&"mlflow".to_string()))
+        .unwrap();
+    assert_eq!(info(&dir).status, labbook::Status::Complete);
+    assert_eq!(points(&dir, "loss").len(), 50);
+    assert_eq!(state(&dir)["synced"], false);
+
+    let mut settings = settings(&server.uri());
+    settings.auth = Auth::Basic {
+        username: "admin".into(),
+        password: wrong.into(),
+    };
+    let report = mlflow::sync(std::slice::from_ref(&dir), &settings);
+    assert!(!report.is_success());
+    let refused = report.to_string();
+    assert!(refused.contains("HTTP 401"), "{refused}");
+    for text in [&output, &refused, &format!("{settings:?}"), &all_text(&dir)] {
+        assert!(!text.contains(wrong), "the password leaked: {text}");
+    }
+
+    settings.auth = Auth::Basic {
+        username: "admin".into(),
+        password: password.into(),
+    };
+    let report = mlflow::sync(std::slice::from_ref(&dir), &settings);
+    assert!(report.is_success(), "{report}");
+    assert!(!all_text(&dir).contains(password));
+    check(
+        &server.uri(),
+        json!({
+            "experiment": "mlflow-guarded", "run_name": format!("mlflow-guarded/{}", info(&dir).id),
+            "status": "FINISHED", "metrics": { "loss": expected(&dir, "loss") },
+        }),
+        &[
+            ("MLFLOW_TRACKING_USERNAME", "admin"),
+            ("MLFLOW_TRACKING_PASSWORD", password),
+        ],
+    );
+}
