@@ -134,9 +134,7 @@ impl Info {
                 .map(|p| p.display().to_string()),
             working_dir: cwd.as_ref().map(|p| p.display().to_string()),
             host: host(),
-            user: ["USER", "LOGNAME", "USERNAME"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok()),
+            user: user(),
             pid: std::process::id(),
             rank: launch.rank,
             world_size: launch.world_size,
@@ -187,6 +185,34 @@ impl Info {
         self.end_unix = Some(end);
         self.duration_s = Some((end - self.start_unix).max(0.0));
     }
+}
+
+/// The user running the process: `USER`, `LOGNAME` or `USERNAME`, else the name of its uid
+/// in `/etc/passwd` (containers and batch jobs often set none of them).
+fn user() -> Option<String> {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok())
+        .or_else(login_name)
+}
+
+/// The owner of this process by `/etc/passwd`, for when `USER` and friends are unset (in
+/// containers and batch jobs).
+fn login_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let name = passwd.lines().find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+        });
+        Some(name.unwrap_or_else(|| format!("uid {uid}")))
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 pub(crate) fn host() -> String {
@@ -318,5 +344,11 @@ mod tests {
             joined.contains("--lr 0.1") && joined.contains("--epochs 3"),
             "{joined}"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_user_is_found_without_environment_variables() {
+        assert!(login_name().is_some_and(|name| !name.is_empty()));
     }
 }

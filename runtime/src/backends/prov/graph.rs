@@ -106,7 +106,7 @@ impl Prov {
             &[("prov:activity", run), ("prov:agent", &host)],
             Default::default(),
         );
-        if let Some(user) = info.user.clone().or_else(login_name) {
+        if let Some(user) = info.user.clone() {
             let id = format!("user/{}", local(&user));
             doc.element(
                 "agent",
@@ -228,25 +228,6 @@ impl Prov {
     }
 }
 
-/// The owner of this process by `/etc/passwd`, for when `USER` and friends are unset (in
-/// containers and batch jobs).
-fn login_name() -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let uid = std::fs::metadata("/proc/self").ok()?.uid();
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        let name = passwd.lines().find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
-        });
-        Some(name.unwrap_or_else(|| format!("uid {uid}")))
-    }
-    #[cfg(not(unix))]
-    None
-}
-
 fn host_agent(doc: &mut Document, host: &str) -> String {
     let id = format!("host/{}", local(host));
     doc.element(
@@ -258,15 +239,4 @@ fn host_agent(doc: &mut Document, host: &str) -> String {
         ]),
     );
     id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn the_user_is_found_without_environment_variables() {
-        assert!(login_name().is_some_and(|name| !name.is_empty()));
-    }
 }
