@@ -97,6 +97,11 @@ pub fn read_scalars(path: &Path) -> Result<Stream<Point>> {
     read(path, scalar)
 }
 
+/// One metric line (without its newline), as the readers parse it.
+pub(crate) fn parse_scalar(line: &[u8]) -> std::result::Result<Point, String> {
+    scalar(serde_json::from_slice(line).map_err(|e| e.to_string())?)
+}
+
 fn scalar(line: Line<Float>) -> std::result::Result<Point, String> {
     Ok(Point {
         step: line.step,

@@ -6,7 +6,6 @@ use std::fs;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::state::{Progress, Stamp};
@@ -232,41 +231,8 @@ pub(crate) fn skip_points(path: &Path, points: u64) -> std::io::Result<Progress>
     Ok(at)
 }
 
-#[derive(Deserialize)]
-struct Line {
-    step: u64,
-    value: Float,
-    time: Float,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Float {
-    Number(f64),
-    Word(String),
-}
-
-impl Float {
-    fn get(self) -> Result<f64, String> {
-        match self {
-            Float::Number(n) => Ok(n),
-            Float::Word(w) => match w.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "Infinity" => Ok(f64::INFINITY),
-                "-Infinity" => Ok(f64::NEG_INFINITY),
-                other => Err(format!("{other:?} is not a number")),
-            },
-        }
-    }
-}
-
 fn parse(line: &[u8]) -> Result<Point, String> {
-    let line: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-    Ok(Point {
-        step: line.step,
-        value: line.value.get()?,
-        time: line.time.get()?,
-    })
+    crate::store::jsonl::parse_scalar(line.strip_suffix(b"\n").unwrap_or(line))
 }
 
 /// Seconds since the epoch as MLflow's milliseconds.
