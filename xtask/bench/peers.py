@@ -86,18 +86,16 @@ def wandb_offline(out):
 
 
 def count_wandb(directory):
-    from wandb.proto import wandb_internal_pb2
-    from wandb.sdk.internal import datastore
+    """`loss` history items in the `.wandb` files, read with the project's W&B verifier."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verify"))
+    from wandb_check import read_log
 
     count = 0
     for path in Path(directory).rglob("*.wandb"):
-        store = datastore.DataStore()
-        store.open_for_scan(str(path))
-        while (data := store.scan_data()) is not None:
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(data)
+        records, _ = read_log(str(path))
+        for record in records:
             if record.WhichOneof("record_type") == "history":
-                count += sum(1 for item in record.history.item if item.key == "loss")
+                count += sum(1 for item in record.history.item if item.key == "loss" or list(item.nested_key) == ["loss"])
     return count
 
 
