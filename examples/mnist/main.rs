@@ -11,14 +11,14 @@ mod idx;
 mod model;
 mod preview;
 mod synthetic;
+mod training;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
-use dfdx::optim::Adam;
 use dfdx::prelude::*;
 use labbook::prelude::*;
 use rand::rngs::StdRng;
@@ -27,53 +27,26 @@ use rand::SeedableRng;
 
 use crate::data::Dataset;
 use crate::model::{Device, Mlp};
+use crate::training::{Report, Training};
+
+/// How often `train_loss` is recorded: every 10 steps, or every step with the
+/// `log-every-step` feature (which measures what logging every step costs).
+const TRAIN_LOG_EVERY: u64 = if cfg!(feature = "log-every-step") {
+    1
+} else {
+    10
+};
 
 /// Train an MLP on MNIST with dfdx and record the run with labbook.
 #[derive(Debug, Parser, Serialize)]
 #[command(name = "mnist")]
 struct Hparams {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 5, value_parser = positive)]
-    epochs: usize,
-    /// Samples per optimiser step.
-    #[arg(long, default_value_t = 64, value_parser = positive)]
-    batch_size: usize,
-    /// Adam's learning rate at the start, annealed to zero along a cosine.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// Seeds the weights, the shuffling and the stand-in data.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Where the IDX files are, raw or .gz [default: $LABBOOK_DATA/mnist, else data/mnist].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Train on the first N training samples only.
-    #[arg(long, value_name = "N", value_parser = positive)]
-    limit_train: Option<usize>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    training: Training,
     /// Continue run ID of the `mnist` experiment from its last checkpoint.
     #[arg(long, value_name = "ID")]
     resume: Option<u64>,
-    /// Fail when MNIST can be neither read nor downloaded, instead of using the stand-in.
-    #[arg(long)]
-    require_data: bool,
-    /// Download from this base URL instead of the public mirrors.
-    #[arg(long, value_name = "URL", env = "MNIST_MIRROR")]
-    #[serde(skip)]
-    mirror: Option<String>,
-}
-
-fn positive(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// What a finished run reports back to `main`.
-struct Report {
-    accuracy: f32,
-    run_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -88,57 +61,25 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<()> {
     let mut hp = Hparams::parse();
-    let dir = hp.data_dir.get_or_insert_with(default_data_dir).clone();
-    let mut data = data::load(&data::Request {
-        dir: &dir,
-        mirror: hp.mirror.as_deref(),
-        require_data: hp.require_data,
-        train_len: hp.limit_train.unwrap_or(60_000),
-        seed: hp.seed,
-    })?;
-    if let Some(n) = hp.limit_train {
-        data.train.truncate(n);
-    }
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "note: a debug build trains hundreds of times slower; add `--release` to `cargo run`."
-        );
-    }
-    dfdx::flush_denormals_to_zero();
-    let report = train(&hp, &data)?;
-    println!("final test accuracy {:.2}%", 100.0 * report.accuracy);
-    if let Some(dir) = report.run_dir {
-        println!("run directory: {}", dir.display());
-    }
+    let data = hp.training.load()?;
+    training::prepare_cpu(true);
+    train(&hp, &data)?.print();
     Ok(())
-}
-
-/// `$LABBOOK_DATA/mnist`, or `data/mnist`.
-fn default_data_dir() -> PathBuf {
-    std::env::var_os("LABBOOK_DATA")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("data"), PathBuf::from)
-        .join("mnist")
 }
 
 #[experiment(name = "mnist", resume = hp.resume)]
 fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
+    let training = &hp.training;
     #[log(param)]
-    let lr = hp.lr;
+    let lr = training.lr;
     #[log(param, name = "data")]
     data.source.as_str();
 
-    let dev = Device::seed_from_u64(hp.seed);
+    let dev = Device::seed_from_u64(training.seed);
     let mut model = dev.build_module::<Mlp, f32>();
     let mut grads = model.alloc_grads();
-    let mut opt = Adam::new(
-        &model,
-        AdamConfig {
-            lr,
-            ..Default::default()
-        },
-    );
-    let mut rng = StdRng::seed_from_u64(hp.seed);
+    let mut opt = model::optimiser(&model, lr);
+    let mut rng = StdRng::seed_from_u64(training.seed);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     // A resumed run continues after the epoch of its last checkpoint, with the shuffles
     // and the learning-rate schedule where they were.
@@ -155,28 +96,21 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         data.source.as_str(),
         data.test.len()
     );
-    let batches = order.len().div_ceil(hp.batch_size);
-    let total_steps = hp.epochs * batches;
+    let batches = order.len().div_ceil(training.batch_size);
+    let total_steps = training.epochs * batches;
     let (started, mut steps, mut train_seconds) = (Instant::now(), first_epoch * batches, 0.0);
     let mut test = None;
-    for epoch in first_epoch..hp.epochs {
+    for epoch in first_epoch..training.epochs {
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         order.shuffle(&mut rng);
         #[progress(name = "train")]
-        for batch in order.chunks(hp.batch_size) {
-            let images = model::images(&dev, &data.train, batch);
-            let logits = model.forward_mut(images.traced(grads));
-            let loss =
-                cross_entropy_with_logits_loss(logits, model::targets(&dev, &data.train, batch));
-            #[log(metric, every = 10)]
-            let train_loss = loss.array();
+        for batch in order.chunks(training.batch_size) {
+            #[log(metric, every = TRAIN_LOG_EVERY)]
+            let train_loss = model::backward(&dev, &mut model, &data.train, batch, &mut grads);
             loss_sum += train_loss;
-            grads = loss.backward();
-            opt.cfg.lr = model::learning_rate(lr, steps, total_steps);
-            opt.update(&mut model, &grads)
-                .map_err(|e| anyhow!("the optimiser step failed: {e}"))?;
-            model.zero_grads(&mut grads);
+            let step_lr = model::learning_rate(lr, steps, total_steps);
+            model::update(&mut opt, &mut model, &mut grads, step_lr)?;
             steps += 1;
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
@@ -195,7 +129,7 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         println!(
             "epoch {}/{}: train loss {:.4}, test loss {test_loss:.4}, test accuracy {:.2}% ({seconds:.1} s, {:.0} steps/s)",
             epoch + 1,
-            hp.epochs,
+            training.epochs,
             loss_sum / batches as f32,
             100.0 * test_acc,
             batches as f64 / seconds,
@@ -209,10 +143,10 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
     format!(
         "{:.2}% test accuracy after {} epochs on {} {} training images: {steps} steps of {} in {total:.0} s ({:.0} steps/s)",
         100.0 * test.accuracy,
-        hp.epochs,
+        training.epochs,
         data.train.len(),
         data.source.as_str(),
-        hp.batch_size,
+        training.batch_size,
         steps as f64 / train_seconds,
     );
     let run_dir = run().dir().map(Path::to_path_buf);

@@ -2,6 +2,8 @@
 //! `Conv2D` only with its `nightly` feature, and this MLP reaches 98.5% on MNIST in 5 epochs,
 //! about 10 seconds on two CPU cores.
 
+use anyhow::{anyhow, Result};
+use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
 use crate::data::Split;
@@ -19,6 +21,8 @@ pub type Device = AutoDevice;
 pub type Model = <Mlp as BuildOnDevice<Device, f32>>::Built;
 pub type Images = Tensor<(usize, Const<PIXELS>), f32, Device>;
 pub type Targets = Tensor<(usize, Const<10>), f32, Device>;
+pub type Grads = Gradients<f32, Device>;
+pub type Optimiser = Adam<Model, f32, Device>;
 
 /// The pixel mean and standard deviation of MNIST's training set.
 const MEAN: f32 = 0.1307;
@@ -52,6 +56,43 @@ pub fn targets(dev: &Device, split: &Split, indices: &[usize]) -> Targets {
 pub fn learning_rate(peak: f64, step: usize, total: usize) -> f64 {
     let progress = step as f64 / total.max(1) as f64;
     peak * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// Adam with its default betas, starting at `lr`.
+pub fn optimiser(model: &Model, lr: f64) -> Optimiser {
+    Adam::new(
+        model,
+        AdamConfig {
+            lr,
+            ..Default::default()
+        },
+    )
+}
+
+/// A forward and backward pass over the samples at `indices`: returns their mean loss and
+/// leaves the gradients in `grads`.
+pub fn backward(
+    dev: &Device,
+    model: &mut Model,
+    split: &Split,
+    indices: &[usize],
+    grads: &mut Grads,
+) -> f32 {
+    let traced = std::mem::replace(grads, Gradients::leaky());
+    let logits = model.forward_mut(images(dev, split, indices).traced(traced));
+    let loss = cross_entropy_with_logits_loss(logits, targets(dev, split, indices));
+    let value = loss.array();
+    *grads = loss.backward();
+    value
+}
+
+/// Adam's step with the gradients in `grads` at learning rate `lr`; then zeroes them.
+pub fn update(opt: &mut Optimiser, model: &mut Model, grads: &mut Grads, lr: f64) -> Result<()> {
+    opt.cfg.lr = lr;
+    opt.update(model, grads)
+        .map_err(|e| anyhow!("the optimiser step failed: {e}"))?;
+    model.zero_grads(grads);
+    Ok(())
 }
 
 /// Loss and accuracy over a whole split, and the predicted label of each sample.

@@ -1,127 +1,24 @@
 //! Runs the `mnist` example end to end on tiny IDX files written here, and offline without
 //! any data, then reads the run directory back as a user would.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Output;
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
-use serde_json::Value;
+use support::{json, lines, run_dir, steps_of, write_mnist};
 
-/// Nothing listens there: downloads fail at once.
-const NO_MIRROR: &str = "http://127.0.0.1:1/";
-
-/// Builds the example with the profile of this test (so `cargo test` has usually built it
-/// already) and returns its path, wherever the target directory is.
-fn example() -> &'static Path {
-    static EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
-    EXAMPLE.get_or_init(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "-p", "labbook-examples", "--example", "mnist"])
-            .arg("--message-format=json-render-diagnostics");
-        if !cfg!(debug_assertions) {
-            cargo.arg("--release");
-        }
-        let output = cargo.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "mnist")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the example's executable")
-    })
+fn example() -> PathBuf {
+    support::example("mnist")
 }
 
 fn run(data_dir: &Path, runs: &Path, args: &[&str]) -> Output {
-    Command::new(example())
+    support::command(example(), runs)
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .env("LABBOOK_DIR", runs)
-        .env("MNIST_MIRROR", NO_MIRROR)
-        .env_remove("LABBOOK_DATA")
         .output()
         .expect("the example starts")
-}
-
-/// The run directory the example prints at the end.
-fn run_dir(output: &Output) -> PathBuf {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("run directory: "));
-    PathBuf::from(line.expect("the run directory is printed"))
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `n` digit-like images (a bar whose row is the label, plus a diagonal) as IDX bytes.
-fn idx_files(n: usize) -> (Vec<u8>, Vec<u8>) {
-    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-    let mut images = [0, 0, 8, 3].to_vec();
-    for dim in [n as u32, 28, 28] {
-        images.extend(dim.to_be_bytes());
-    }
-    for (i, &label) in labels.iter().enumerate() {
-        for p in 0..784 {
-            let (x, y) = (p % 28, p / 28);
-            let bar = y / 2 == 3 + usize::from(label) && (4..24).contains(&x);
-            let diagonal = x == (y + i) % 28;
-            images.push(if bar {
-                255
-            } else if diagonal {
-                90
-            } else {
-                0
-            });
-        }
-    }
-    let mut label_file = [0, 0, 8, 1].to_vec();
-    label_file.extend((n as u32).to_be_bytes());
-    label_file.extend(&labels);
-    (images, label_file)
-}
-
-fn write(path: &Path, bytes: &[u8]) {
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut gz = GzEncoder::new(std::fs::File::create(path).unwrap(), Compression::fast());
-        gz.write_all(bytes).unwrap();
-        gz.finish().unwrap();
-    } else {
-        std::fs::write(path, bytes).unwrap();
-    }
-}
-
-fn write_mnist(dir: &Path) {
-    let (images, labels) = idx_files(300);
-    write(&dir.join("train-images-idx3-ubyte"), &images);
-    write(&dir.join("train-labels-idx1-ubyte.gz"), &labels);
-    let (images, labels) = idx_files(120);
-    write(&dir.join("t10k-images-idx3-ubyte.gz"), &images);
-    write(&dir.join("t10k-labels-idx1-ubyte"), &labels);
 }
 
 #[test]
@@ -205,14 +102,6 @@ fn trains_on_idx_files_and_records_the_run() {
     assert!(dir.join("checkpoints/last.safetensors").exists());
 }
 
-/// The steps of a metric stream.
-fn steps_of(dir: &Path, name: &str) -> Vec<u64> {
-    lines(&dir.join(format!("metrics/{name}.jsonl")))
-        .iter()
-        .map(|p| p["step"].as_u64().unwrap())
-        .collect()
-}
-
 /// The run id of a run directory `…/mnist/<id>`.
 fn id_of(dir: &Path) -> String {
     dir.file_name().unwrap().to_string_lossy().into_owned()
@@ -260,7 +149,7 @@ fn resume_continues_every_stream_and_keeps_the_last_three_checkpoints() {
 fn a_run_killed_mid_epoch_resumes_without_duplicate_or_missing_steps() {
     let (data, runs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     write_mnist(data.path());
-    let mut child = Command::new(example())
+    let mut child = support::command(example(), runs.path())
         .args([
             "--limit-train",
             "256",
@@ -271,8 +160,6 @@ fn a_run_killed_mid_epoch_resumes_without_duplicate_or_missing_steps() {
             "--data-dir",
         ])
         .arg(data.path())
-        .env("LABBOOK_DIR", runs.path())
-        .env("MNIST_MIRROR", NO_MIRROR)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -49,19 +49,33 @@ fn spawn(kind: &str, vars: &[(&str, String)]) -> Child {
     command
         .args(["--exact", "child", "--test-threads", "1"])
         .env("LABBOOK_TEST_CHILD", kind);
-    for key in [
-        "RANK",
-        "WORLD_SIZE",
-        "LABBOOK_RUN_ID",
-        "SLURM_JOB_ID",
-        "SLURM_PROCID",
-        "SLURM_NTASKS",
-    ] {
+    for key in LAUNCHER_VARIABLES {
         command.env_remove(key);
     }
     command.envs(vars.iter().map(|(k, v)| (k, v)));
     command.stdout(std::process::Stdio::null()).spawn().unwrap()
 }
+
+/// What launchers set, removed from each child so that only the test's own apply.
+const LAUNCHER_VARIABLES: [&str; 17] = [
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "TORCHELASTIC_RUN_ID",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "LABBOOK_RUN_ID",
+    "SLURM_JOB_ID",
+    "SLURM_STEP_ID",
+    "SLURM_PROCID",
+    "SLURM_NTASKS",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_NAMESPACE",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "PMI_KVSNAME",
+];
 
 fn wait(children: Vec<Child>) {
     for mut child in children {
@@ -69,23 +83,17 @@ fn wait(children: Vec<Child>) {
     }
 }
 
-#[test]
-fn four_ranks_of_one_job_write_one_run_with_per_rank_streams() {
+/// Runs `ranked` as the four ranks of one job, each with `vars(rank)` as its launcher's
+/// environment, and checks the gates: one run directory for the job (whose key labbook
+/// reads as `job`), rank 0's stream for a default site, one stream per rank for
+/// `ranks = all`, ranks 1 and 3 for `[1, 3]`, every rank in `info.json`.
+fn four_ranks_are_gated(job: &str, vars: impl Fn(u32) -> Vec<(&'static str, String)>) {
     store();
-    let children = (0..4)
-        .map(|rank| {
-            spawn(
-                "ranked",
-                &[
-                    ("RANK", rank.to_string()),
-                    ("WORLD_SIZE", "4".into()),
-                    ("LABBOOK_RUN_ID", "job-42".into()),
-                ],
-            )
-        })
+    wait((0..4).map(|rank| spawn("ranked", &vars(rank))).collect());
+    let dirs: Vec<_> = runs("ranked")
+        .into_iter()
+        .filter(|d| json(&d.join("metadata/info.json"))["job"] == job)
         .collect();
-    wait(children);
-    let dirs = runs("ranked");
     assert_eq!(dirs.len(), 1, "one job, one run directory: {dirs:?}");
     let dir = &dirs[0];
     assert_eq!(steps(dir, "loss"), [0, 1, 2, 3, 4]);
@@ -112,9 +120,47 @@ fn four_ranks_of_one_job_write_one_run_with_per_rank_streams() {
     );
     let info = json(&dir.join("metadata/info.json"));
     assert_eq!(info["world_size"], 4);
+    assert_eq!(info["ranks"].as_array().map(Vec::len), Some(4));
     for rank in 0..4 {
         assert!(dir.join(format!("metadata/rank{rank}.json")).exists());
     }
+}
+
+#[test]
+fn four_ranks_of_one_job_write_one_run_with_per_rank_streams() {
+    four_ranks_are_gated("job-42", |rank| {
+        vec![
+            ("RANK", rank.to_string()),
+            ("WORLD_SIZE", "4".into()),
+            ("LABBOOK_RUN_ID", "job-42".into()),
+        ]
+    });
+}
+
+#[test]
+fn torchrun_environment_gates_the_same_way() {
+    four_ranks_are_gated("torchrun-elastic-7", |rank| {
+        vec![
+            ("RANK", rank.to_string()),
+            ("LOCAL_RANK", rank.to_string()),
+            ("WORLD_SIZE", "4".into()),
+            ("TORCHELASTIC_RUN_ID", "elastic-7".into()),
+            ("MASTER_ADDR", "127.0.0.1".into()),
+            ("MASTER_PORT", "29500".into()),
+        ]
+    });
+}
+
+#[test]
+fn slurm_environment_gates_the_same_way() {
+    four_ranks_are_gated("slurm-3001.0", |rank| {
+        vec![
+            ("SLURM_PROCID", rank.to_string()),
+            ("SLURM_NTASKS", "4".into()),
+            ("SLURM_JOB_ID", "3001".into()),
+            ("SLURM_STEP_ID", "0".into()),
+        ]
+    });
 }
 
 #[test]

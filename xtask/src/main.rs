@@ -6,13 +6,15 @@
 
 mod bench;
 mod python;
+mod system;
 
 use std::env;
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask <test|lint|venv|bench-compare>
   test   every test: unit, integration, doc, compile-fail (ui-tests), each feature,
-         the examples, and the CUDA compile check
+         the examples, the CUDA compile check, and the MPI example under mpirun
+         (installs Debian's Open MPI and libclang with apt-get when missing)
   lint   cargo fmt --check and clippy with warnings denied
   venv   create the pinned Python environment of the verifiers and print its python
   bench-compare
@@ -51,6 +53,11 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    if steps.iter().any(|s| s.needs_mpi) {
+        if let Err(e) = system::ensure(system::MPI) {
+            return fail(&e);
+        }
+    }
     for step in steps {
         eprintln!("xtask: {}", step.what);
         let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -77,6 +84,8 @@ struct Step {
     args: &'static [&'static str],
     /// Whether the step runs the Python verifiers.
     needs_python: bool,
+    /// Whether the step builds or runs the MPI example (Open MPI, libclang).
+    needs_mpi: bool,
 }
 
 const fn step(what: &'static str, args: &'static [&'static str]) -> Step {
@@ -84,15 +93,22 @@ const fn step(what: &'static str, args: &'static [&'static str]) -> Step {
         what,
         args,
         needs_python: false,
+        needs_mpi: false,
+    }
+}
+
+const fn with_mpi(what: &'static str, args: &'static [&'static str]) -> Step {
+    Step {
+        needs_mpi: true,
+        ..step(what, args)
     }
 }
 
 #[allow(dead_code)]
 const fn verified(what: &'static str, args: &'static [&'static str]) -> Step {
     Step {
-        what,
-        args,
         needs_python: true,
+        ..step(what, args)
     }
 }
 
@@ -146,6 +162,18 @@ const TEST: &[Step] = &[
             "mnist",
             "--features",
             "cuda,dfdx/ci-check",
+        ],
+    ),
+    with_mpi(
+        "data-parallel MNIST under mpirun",
+        &[
+            "test",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "mpi",
+            "--test",
+            "mnist_ddp",
         ],
     ),
     verified(
@@ -209,6 +237,20 @@ const LINT: &[Step] = &[
         &[
             "clippy",
             "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    with_mpi(
+        "clippy on the MPI example",
+        &[
+            "clippy",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "mpi",
             "--all-targets",
             "--",
             "-D",
