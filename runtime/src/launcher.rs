@@ -14,12 +14,14 @@ pub struct Launch {
     pub launcher: &'static str,
 }
 
-/// Rank variables, most specific first: torchrun, SLURM, Open MPI, MPICH/PMI.
+/// Rank variables, most specific first: torchrun, Open MPI, MPICH/PMI, SLURM. An `mpirun`
+/// inside a SLURM allocation passes the allocation's `SLURM_PROCID` to every rank, so MPI's
+/// own variables come before SLURM's.
 const RANK_VARIABLES: [(&str, &str, &str); 4] = [
     ("torchrun", "RANK", "WORLD_SIZE"),
-    ("slurm", "SLURM_PROCID", "SLURM_NTASKS"),
     ("openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
     ("pmi", "PMI_RANK", "PMI_SIZE"),
+    ("slurm", "SLURM_PROCID", "SLURM_NTASKS"),
 ];
 
 /// Reads the launcher's environment of this process.
@@ -52,14 +54,15 @@ fn job_key(var: &impl Fn(&str) -> Option<String>, world_size: u32) -> Option<Str
     if let Some(id) = var("TORCHELASTIC_RUN_ID").filter(|v| !v.is_empty() && v != "none") {
         return Some(format!("torchrun-{id}"));
     }
-    if let Some(job) = var("SLURM_JOB_ID") {
-        let step = var("SLURM_STEP_ID").unwrap_or_default();
-        return Some(format!("slurm-{job}.{step}"));
-    }
+    // An MPI job id before SLURM's: several `mpirun`s in one allocation share its job id.
     for key in ["PMIX_NAMESPACE", "OMPI_MCA_ess_base_jobid", "PMI_KVSNAME"] {
         if let Some(id) = var(key).filter(|v| !v.is_empty()) {
             return Some(format!("mpi-{id}"));
         }
+    }
+    if let Some(job) = var("SLURM_JOB_ID") {
+        let step = var("SLURM_STEP_ID").unwrap_or_default();
+        return Some(format!("slurm-{job}.{step}"));
     }
     if world_size > 1 {
         if let (Some(addr), Some(port)) = (var("MASTER_ADDR"), var("MASTER_PORT")) {
@@ -124,6 +127,20 @@ mod tests {
             launch(&[("PMI_RANK", "1"), ("PMI_SIZE", "2")]).launcher,
             "pmi"
         );
+    }
+
+    #[test]
+    fn mpirun_inside_a_slurm_allocation_is_read_as_mpi() {
+        let l = launch(&[
+            ("SLURM_PROCID", "0"),
+            ("SLURM_NTASKS", "1"),
+            ("SLURM_JOB_ID", "9"),
+            ("OMPI_COMM_WORLD_RANK", "2"),
+            ("OMPI_COMM_WORLD_SIZE", "4"),
+            ("PMIX_NAMESPACE", "prterun-h-7@1"),
+        ]);
+        assert_eq!((l.rank, l.world_size, l.launcher), (2, 4, "openmpi"));
+        assert_eq!(l.job.as_deref(), Some("mpi-prterun-h-7@1"));
     }
 
     #[test]

@@ -98,6 +98,7 @@ pub fn read_scalars(path: &Path) -> Result<Stream<Point>> {
 }
 
 /// One metric line (without its newline), as the readers parse it.
+#[cfg(feature = "mlflow")]
 pub(crate) fn parse_scalar(line: &[u8]) -> std::result::Result<Point, String> {
     scalar(serde_json::from_slice(line).map_err(|e| e.to_string())?)
 }
