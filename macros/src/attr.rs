@@ -287,7 +287,7 @@ mod tests {
         assert!(messages.is_empty(), "{messages:?}");
         let args = args.unwrap();
         assert_eq!(args.kind, Kind::Metric);
-        assert_eq!(args.every.map(|(every, _)| every), Some(10));
+        assert!(matches!(args.every, Some((Every::Literal(10), _))));
         assert!(args.step.is_some());
         assert!(matches!(args.ranks, Some(Ranks::List(ref ranks)) if ranks == &[0, 2]));
         assert_eq!(args.name.unwrap().value(), "train/loss");
