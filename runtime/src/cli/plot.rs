@@ -361,15 +361,7 @@ fn lines<DB: DrawingBackend>(
             });
     }
     let corner = style::emptiest_corner((&x_range, &y_range), all().copied());
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .margin(12)
-        .legend_area_size(28)
-        .background_style(style::BACKGROUND.mix(0.9))
-        .border_style(style::FRAME)
-        .label_font(style::text(15))
-        .draw()?;
+    style::legend(&mut chart, corner)?;
     Ok(())
 }
 

@@ -67,15 +67,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
         .draw_series(LineSeries::new(means, MEAN.stroke_width(2)))?
         .label("mean")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], MEAN.stroke_width(3)));
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .margin(12)
-        .legend_area_size(28)
-        .background_style(style::BACKGROUND.mix(0.9))
-        .border_style(style::FRAME)
-        .label_font(style::text(15))
-        .draw()?;
+    style::legend(&mut chart, corner)?;
     Ok(())
 }
 

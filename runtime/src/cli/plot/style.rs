@@ -79,6 +79,22 @@ pub(crate) fn mesh<DB: DrawingBackend>(
         .draw()
 }
 
+/// The legend, framed, in `corner`.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, '_, DB>,
+    corner: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .margin(12)
+        .legend_area_size(28)
+        .background_style(BACKGROUND.mix(0.9))
+        .border_style(FRAME)
+        .label_font(text(15))
+        .draw()
+}
+
 /// A tick label: `0.25`, `1500`, `20k`, `1.5M`.
 pub(crate) fn tick(value: f64) -> String {
     let magnitude = value.abs();
