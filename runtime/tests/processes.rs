@@ -77,6 +77,12 @@ const LAUNCHER_VARIABLES: [&str; 17] = [
     "PMI_KVSNAME",
 ];
 
+/// A run's `info.json`; `None` while another test's job has not written it yet.
+fn info_of(dir: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("metadata/info.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
 fn wait(children: Vec<Child>) {
     for mut child in children {
         assert!(child.wait().unwrap().success());
@@ -92,7 +98,7 @@ fn four_ranks_are_gated(job: &str, vars: impl Fn(u32) -> Vec<(&'static str, Stri
     wait((0..4).map(|rank| spawn("ranked", &vars(rank))).collect());
     let dirs: Vec<_> = runs("ranked")
         .into_iter()
-        .filter(|d| json(&d.join("metadata/info.json"))["job"] == job)
+        .filter(|d| info_of(d).is_some_and(|info| info["job"] == job))
         .collect();
     assert_eq!(dirs.len(), 1, "one job, one run directory: {dirs:?}");
     let dir = &dirs[0];
@@ -191,7 +197,7 @@ fn slurm_ranks_of_one_job_share_a_run_and_two_jobs_never_collide() {
     let dirs = runs("slurm");
     let slurm: Vec<_> = dirs
         .iter()
-        .filter(|d| json(&d.join("metadata/info.json"))["launcher"] == "slurm")
+        .filter(|d| info_of(d).is_some_and(|info| info["launcher"] == "slurm"))
         .collect();
     assert_eq!(slurm.len(), 2, "{dirs:?}");
 }
@@ -203,7 +209,7 @@ fn eight_processes_starting_at_once_get_eight_ids() {
     wait(children);
     let mut ids: Vec<u64> = runs("crowd")
         .iter()
-        .filter(|d| json(&d.join("metadata/info.json"))["launcher"] == "none")
+        .filter(|d| info_of(d).is_some_and(|info| info["launcher"] == "none"))
         .map(|d| d.file_name().unwrap().to_str().unwrap().parse().unwrap())
         .collect();
     ids.sort();
