@@ -96,11 +96,7 @@ pub(crate) fn better(name: &str) -> Option<Better> {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let runs = args
-        .runs
-        .iter()
-        .map(|arg| Run::load(&store.resolve(arg)?))
-        .collect::<Result<Vec<Run>>>()?;
+    let runs = store.load_all(&args.runs)?;
     let configs: Vec<BTreeMap<String, Value>> = runs
         .iter()
         .map(|r| {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use super::resolve::Store;
-use super::store::Run;
 use super::warn;
 use crate::store::layout;
 
@@ -36,11 +35,7 @@ enum Format {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let runs = args
-        .runs
-        .iter()
-        .map(|arg| Run::load(&store.resolve(arg)?))
-        .collect::<Result<Vec<Run>>>()?;
+    let runs = store.load_all(&args.runs)?;
     let mut selected = Vec::new();
     for run in &runs {
         for stream in run.streams(layout::METRICS) {

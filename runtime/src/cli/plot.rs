@@ -92,11 +92,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         );
     }
     let format = Format::of(&args.output)?;
-    let runs = args
-        .runs
-        .iter()
-        .map(|arg| Run::load(&store.resolve(arg)?))
-        .collect::<Result<Vec<Run>>>()?;
+    let runs = store.load_all(&args.runs)?;
     let mut panels = Vec::new();
     for metric in &args.metrics {
         panels.extend(panels_of(metric, &runs, args.x)?);

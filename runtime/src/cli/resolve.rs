@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::store::RunDir;
+use super::store::{Run, RunDir};
 use crate::store::layout;
 
 /// The directory of all runs.
@@ -40,6 +40,13 @@ impl Store {
         }
         runs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         Ok(runs.into_iter().map(|(_, _, dir)| dir).collect())
+    }
+
+    /// The runs named by `RUN` arguments, loaded, in order.
+    pub fn load_all(&self, args: &[String]) -> Result<Vec<Run>> {
+        args.iter()
+            .map(|arg| Run::load(&self.resolve(arg)?))
+            .collect()
     }
 
     /// The run a `RUN` argument names.
