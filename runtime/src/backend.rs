@@ -77,6 +77,19 @@ impl From<crate::Error> for BackendError {
     }
 }
 
+/// Creates a file that must not exist yet (a backend never truncates or appends to a file
+/// another writer made), for buffered writing.
+pub fn create_new_file(
+    path: &std::path::Path,
+) -> Result<std::io::BufWriter<std::fs::File>, BackendError> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| BackendError::new(format_args!("cannot create {}: {e}", path.display())))?;
+    Ok(std::io::BufWriter::with_capacity(1 << 16, file))
+}
+
 /// A destination for records. Every method runs on the run's writer thread, never on the
 /// training thread.
 pub trait Backend: Send {

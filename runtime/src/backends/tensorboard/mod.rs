@@ -20,7 +20,7 @@ mod proto;
 mod record;
 
 use std::collections::{BTreeSet, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -84,14 +84,7 @@ impl TensorBoard {
                 FILES.fetch_add(1, Ordering::Relaxed)
             );
             let path = self.dir.join(name);
-            let file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|e| {
-                    BackendError::new(format_args!("cannot create {}: {e}", path.display()))
-                })?;
-            self.file = Some(BufWriter::with_capacity(1 << 16, file));
+            self.file = Some(crate::backend::create_new_file(&path)?);
             let version = What::FileVersion("brain.Event:2".into());
             self.append(time, 0, version)?;
         }

@@ -27,7 +27,7 @@ mod log;
 mod proto;
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::PathBuf;
 
@@ -96,16 +96,10 @@ impl Wandb {
         fs::create_dir_all(dir.join("files"))?;
         let path = dir.join(format!("run-{}.wandb", state.run_id));
         // Like wandb: never truncate or append to an existing log.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| {
-                BackendError::new(format_args!("cannot create {}: {e}", path.display()))
-            })?;
+        let file = crate::backend::create_new_file(&path)?;
         files::link_latest(&root, &folder);
         Ok(Wandb {
-            log: log::Log::new(BufWriter::with_capacity(1 << 16, file))?,
+            log: log::Log::new(file)?,
             root,
             files: dir.join("files"),
             state,
