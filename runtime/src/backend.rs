@@ -43,6 +43,8 @@ pub struct RunContext {
     /// The `#[config]` argument, serialised.
     pub config: Option<serde_json::Value>,
     pub info: Info,
+    /// Where the backend counts what it could not store or send (`info.json`'s `problems`).
+    pub problems: crate::problems::ProblemLog,
 }
 
 /// How a run ended.

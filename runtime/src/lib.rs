@@ -45,6 +45,7 @@ mod image;
 pub mod kinds;
 pub mod launcher;
 mod name;
+pub mod problems;
 pub mod progress;
 mod record;
 mod run;
@@ -70,6 +71,7 @@ pub use crate::error::{Error, Result};
 pub use crate::gate::Ranks;
 pub use crate::image::{Image, ToImage};
 pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
+pub use crate::problems::{Problem, Problems};
 pub use crate::record::{Record, Value};
 pub use crate::run::{run, Git, Info, RankInfo, Run, Status};
 

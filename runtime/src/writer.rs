@@ -86,7 +86,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(backends: Vec<Named>) -> Writer {
+    pub fn spawn(backends: Vec<Named>, _problems: crate::problems::ProblemLog) -> Writer {
         let (tx, rx) = mpsc::sync_channel::<Arc<Shared>>(1);
         let thread = thread::Builder::new()
             .name("labbook-writer".into())

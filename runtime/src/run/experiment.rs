@@ -10,6 +10,7 @@ use crate::backend::{self, RunContext};
 use crate::checkpoint::Resume;
 use crate::gate::Ranks;
 use crate::launcher;
+use crate::problems::ProblemLog;
 use crate::record::now;
 use crate::store::{alloc, layout};
 use crate::writer::{Named, Writer};
@@ -101,6 +102,7 @@ impl Experiment {
             world_size: launch.world_size,
             config,
             info: info.clone(),
+            problems: ProblemLog::new(),
         };
         let backends = start_backends(&context);
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
@@ -113,7 +115,8 @@ impl Experiment {
             dir,
             rank: launch.rank,
             world_size: launch.world_size,
-            writer: Writer::spawn(backends),
+            writer: Writer::spawn(backends, context.problems.clone()),
+            problems: context.problems.clone(),
             ended: Default::default(),
             info: Mutex::new(info),
         });

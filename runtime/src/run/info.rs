@@ -8,6 +8,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::launcher::Launch;
+use crate::problems::Problems;
 
 /// Where a run is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,9 @@ pub struct Info {
     /// Every rank of the job, as each reported itself (rank 0's file only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranks: Vec<RankInfo>,
+    /// What this rank could not store or send; empty when nothing was lost.
+    #[serde(default, skip_serializing_if = "Problems::is_empty")]
+    pub problems: Problems,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -103,6 +107,8 @@ pub struct RankInfo {
     pub start_unix: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_unix: Option<f64>,
+    #[serde(default, skip_serializing_if = "Problems::is_empty")]
+    pub problems: Problems,
 }
 
 impl Info {
@@ -148,6 +154,7 @@ impl Info {
             resumes: 0,
             resumed_from_step: None,
             ranks: Vec::new(),
+            problems: Problems::default(),
         }
     }
 
@@ -174,6 +181,7 @@ impl Info {
             error: self.error.clone(),
             start_unix: self.start_unix,
             end_unix: self.end_unix,
+            problems: self.problems.clone(),
         }
     }
 

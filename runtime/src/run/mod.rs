@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::gate::Ranks;
 use crate::kinds::{Metric, Param, Text};
 use crate::name::Name;
+use crate::problems::ProblemLog;
 use crate::record::{now, Record, Value};
 use crate::writer::Writer;
 
@@ -37,6 +38,8 @@ pub struct RunState {
     ended: AtomicBool,
     /// `metadata/info.json` as this rank will write it at the end.
     info: Mutex<Info>,
+    /// What could not be stored or sent, shared with the writer and the backends.
+    problems: ProblemLog,
 }
 
 impl std::fmt::Debug for RunState {
@@ -71,6 +74,11 @@ impl RunState {
         format!("{}/{}", self.experiment, self.id)
     }
 
+    /// Where log sites count what they could not record.
+    pub(crate) fn problems(&self) -> &ProblemLog {
+        &self.problems
+    }
+
     pub(crate) fn resume(&self) -> Option<&Resume> {
         self.resume.as_ref()
     }
@@ -95,6 +103,16 @@ impl RunState {
         let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
         info.end(status, error, end.time);
         info.queue_blocked_s = self.writer.blocked().as_secs_f64();
+        info.problems = self.problems.snapshot();
+        if !info.problems.is_empty() {
+            tracing::warn!(
+                "labbook run {} ended {} with problems ({}):\n  {}",
+                self.label(),
+                status.as_str(),
+                info.problems.summary(),
+                info.problems.lines().join("\n  ")
+            );
+        }
         if let Err(e) = experiment::write_info(&self.dir, &info) {
             tracing::error!(
                 "labbook could not record the end of run {}: {e}",
