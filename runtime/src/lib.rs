@@ -39,6 +39,7 @@ pub mod checkpoint;
 pub mod cli;
 mod console;
 mod error;
+mod fanout;
 mod gate;
 pub mod histogram;
 mod image;

@@ -3,8 +3,13 @@
 //!
 //! Pushing a record is a queue push: no lock, no allocation, no syscall. The writer thread
 //! sleeps while the queue is empty and wakes on a short timer, so a push never has to wake
-//! it. When the queue is full the training thread waits (no record is ever dropped) and the
-//! time it waited is counted and reported in the run's `info.json`.
+//! it. When the queue is full the training thread waits (no record is dropped while the
+//! writer lives) and the time it waited is counted and reported in the run's `info.json`.
+//!
+//! The writer thread stores each batch in the local run directory first, then hands it to
+//! the other backends, each on its own thread ([`crate::fanout`]). Nothing on the training
+//! thread waits for a writer that is gone: if it ever dies, records are counted as lost in
+//! the run's problems instead.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -13,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::backend::{Backend, RunEnd};
+use crate::backend::RunEnd;
+use crate::fanout::{self, Fanout, Finishing, Named};
+use crate::problems::ProblemLog;
 use crate::record::Record;
 
 /// Records the queue holds before the training thread has to wait.
@@ -24,57 +31,47 @@ const MAX_BATCH: usize = 8192;
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 /// How often backends are flushed while the run goes on.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// How long [`Writer::flush`] waits for the backends other than the local store.
+const FLUSH_WAIT: Duration = Duration::from_secs(10);
+/// The backend that is always on and written first.
+pub(crate) const LOCAL: &str = "local";
 
 enum Message {
     Record(Record),
-    Flush(mpsc::SyncSender<()>),
-    Finish(RunEnd),
+    /// Write what is queued; flush the local store, and the other backends when `remote`.
+    Flush {
+        done: mpsc::SyncSender<()>,
+        remote: bool,
+    },
+    /// Finish the local store, signal `local_done`, then tell the other backends.
+    Finish {
+        end: RunEnd,
+        local_done: mpsc::SyncSender<()>,
+    },
 }
 
 struct Shared {
     queue: ArrayQueue<Message>,
     writer: Thread,
+    /// Cleared when the writer thread exits, however it exits.
+    alive: AtomicBool,
     blocked_nanos: AtomicU64,
     warned_full: AtomicBool,
+    problems: ProblemLog,
 }
 
-/// A backend the writer thread feeds, with the name its warnings use.
-pub(crate) struct Named {
-    pub name: &'static str,
-    pub backend: Box<dyn Backend>,
-    /// Whether the last call failed: a failing backend is reported once, not per batch.
-    pub failing: bool,
-}
+/// Clears [`Shared::alive`] when the writer thread ends, even by a panic.
+struct Alive<'a>(&'a Shared);
 
-impl Named {
-    pub fn new(name: &'static str, backend: Box<dyn Backend>) -> Named {
-        Named {
-            name,
-            backend,
-            failing: false,
-        }
-    }
-
-    fn report(&mut self, action: &str, result: Result<(), crate::backend::BackendError>) {
-        match result {
-            Err(e) if !self.failing => {
-                self.failing = true;
-                tracing::error!(
-                    backend = self.name,
-                    "labbook backend `{}` failed to {action}: {e}",
-                    self.name
-                );
-            }
-            Err(_) => {}
-            Ok(()) if self.failing => {
-                self.failing = false;
-                tracing::info!(
-                    backend = self.name,
-                    "labbook backend `{}` works again",
-                    self.name
-                );
-            }
-            Ok(()) => {}
+impl Drop for Alive<'_> {
+    fn drop(&mut self) {
+        self.0.alive.store(false, Ordering::Release);
+        if thread::panicking() {
+            self.0.problems.backend(
+                LOCAL,
+                self.0.queue.len() as u64,
+                "the writer thread panicked; records logged after that were not stored",
+            );
         }
     }
 }
@@ -82,25 +79,32 @@ impl Named {
 /// The producer side, owned by the run.
 pub(crate) struct Writer {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Mutex<Option<JoinHandle<Option<Finishing>>>>,
 }
 
 impl Writer {
-    pub fn spawn(backends: Vec<Named>, _problems: crate::problems::ProblemLog) -> Writer {
+    /// Starts the writer thread; the backend named [`LOCAL`] is written first.
+    pub fn spawn(backends: Vec<Named>, problems: ProblemLog) -> Writer {
         let (tx, rx) = mpsc::sync_channel::<Arc<Shared>>(1);
+        let (local, others): (Vec<Named>, Vec<Named>) =
+            backends.into_iter().partition(|b| b.name == LOCAL);
+        let fan_problems = problems.clone();
         let thread = thread::Builder::new()
             .name("labbook-writer".into())
             .spawn(move || {
-                if let Ok(shared) = rx.recv() {
-                    drain(&shared, backends);
-                }
+                let shared = rx.recv().ok()?;
+                let _alive = Alive(&shared);
+                let fanout = Fanout::start(others, &fan_problems);
+                drain(&shared, local.into_iter().next(), fanout)
             })
             .expect("labbook could not start its writer thread");
         let shared = Arc::new(Shared {
             queue: ArrayQueue::new(CAPACITY),
             writer: thread.thread().clone(),
+            alive: AtomicBool::new(true),
             blocked_nanos: AtomicU64::new(0),
             warned_full: AtomicBool::new(false),
+            problems,
         });
         tx.send(Arc::clone(&shared))
             .expect("the writer thread is waiting for its queue");
@@ -108,6 +112,10 @@ impl Writer {
             shared,
             thread: Mutex::new(Some(thread)),
         }
+    }
+
+    fn alive(&self) -> bool {
+        self.shared.alive.load(Ordering::Acquire)
     }
 
     /// Hands a record to the writer thread. Waits only when the queue is full.
@@ -119,22 +127,19 @@ impl Writer {
     }
 
     #[cold]
-    fn push_slow(&self, mut message: Message) {
+    fn push_slow(&self, message: Message) {
         let start = Instant::now();
-        if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
+        if !self.shared.warned_full.swap(true, Ordering::Relaxed) && self.alive() {
             tracing::warn!(
                 "labbook's queue is full: training waits for the backends to catch up (the time is reported in info.json)"
             );
         }
-        loop {
-            self.shared.writer.unpark();
-            match self.shared.queue.push(message) {
-                Ok(()) => break,
-                Err(back) => {
-                    message = back;
-                    thread::sleep(Duration::from_micros(50));
-                }
-            }
+        if let Err(Message::Record(record)) = self.push_control(message, 50) {
+            self.shared.problems.stream(
+                &record.name,
+                1,
+                "logged after the run's writer had stopped; not stored",
+            );
         }
         let waited = start.elapsed().as_nanos() as u64;
         self.shared
@@ -142,35 +147,81 @@ impl Writer {
             .fetch_add(waited, Ordering::Relaxed);
     }
 
-    fn push_control(&self, mut message: Message) {
+    /// Queues `message`, waiting while the queue is full; gives it back when the writer
+    /// thread is gone.
+    fn push_control(&self, mut message: Message, pause_us: u64) -> Result<(), Message> {
         loop {
+            if !self.alive() {
+                return Err(message);
+            }
             self.shared.writer.unpark();
             match self.shared.queue.push(message) {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
                 Err(back) => {
                     message = back;
-                    thread::sleep(Duration::from_micros(200));
+                    thread::sleep(Duration::from_micros(pause_us));
                 }
             }
         }
     }
 
-    /// Returns once every record pushed before the call has reached every backend and
-    /// been flushed.
-    pub fn flush(&self) {
-        let (done, wait) = mpsc::sync_channel(1);
-        self.push_control(Message::Flush(done));
-        let _ = wait.recv();
+    /// Waits for a reply from the writer thread, or until it is gone.
+    fn wait(&self, reply: &mpsc::Receiver<()>) {
+        while self.alive() {
+            if reply.recv_timeout(Duration::from_millis(50)).is_ok() {
+                return;
+            }
+        }
     }
 
-    /// Writes what is queued, finishes every backend, and stops the thread.
+    /// Returns once every record pushed before the call is in the run directory and, with
+    /// `remote`, has been handed to and flushed by every other backend (at most
+    /// [`FLUSH_WAIT`] for those).
+    pub fn flush(&self, remote: bool) {
+        let (done, wait) = mpsc::sync_channel(1);
+        if self
+            .push_control(Message::Flush { done, remote }, 200)
+            .is_ok()
+        {
+            self.wait(&wait);
+        }
+    }
+
+    /// Writes what is queued and makes the local store final. The other backends are told
+    /// to finish; [`Writer::wait_backends`] waits for them.
     pub fn finish(&self, end: RunEnd) {
+        let (local_done, wait) = mpsc::sync_channel(1);
+        if self
+            .push_control(Message::Finish { end, local_done }, 200)
+            .is_ok()
+        {
+            self.wait(&wait);
+        }
+    }
+
+    /// Waits for the backends other than the local store to finish, `deadline` in all.
+    pub fn wait_backends(&self, deadline: Duration) {
+        let until = Instant::now() + deadline;
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            self.push_control(Message::Finish(end));
-            if thread.join().is_err() {
-                tracing::error!("labbook's writer thread panicked; some records may be missing");
-            }
+        let Some(thread) = thread else { return };
+        while !thread.is_finished() && Instant::now() < until {
+            thread::sleep(Duration::from_millis(5));
+        }
+        if !thread.is_finished() {
+            self.shared.problems.backend(
+                "backends",
+                0,
+                "were still taking the last records when the run ended",
+            );
+            return;
+        }
+        match thread.join() {
+            Ok(Some(finishing)) => finishing.wait(until.saturating_duration_since(Instant::now())),
+            Ok(None) => {}
+            Err(payload) => tracing::error!(
+                "labbook's writer thread panicked ({}); the run's problems list what was not stored",
+                fanout::panic_text(&*payload)
+            ),
         }
     }
 
@@ -182,52 +233,57 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let end = RunEnd {
-            status: crate::run::Status::Failed,
-            error: Some("the run ended without being finished".into()),
-            time: crate::record::now(),
-        };
-        self.finish(end);
+        if self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            let end = RunEnd {
+                status: crate::run::Status::Failed,
+                error: Some("the run ended without being finished".into()),
+                time: crate::record::now(),
+            };
+            self.finish(end);
+            self.wait_backends(Duration::from_secs(10));
+        }
     }
 }
 
-/// The writer thread's loop.
-fn drain(shared: &Shared, mut backends: Vec<Named>) {
+/// The writer thread's loop; returns the other backends, finishing.
+fn drain(shared: &Shared, mut local: Option<Named>, mut fanout: Fanout) -> Option<Finishing> {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut last_flush = Instant::now();
     loop {
-        let mut finished = None;
         while let Some(message) = shared.queue.pop() {
             match message {
                 Message::Record(record) => {
                     batch.push(record);
                     if batch.len() == MAX_BATCH {
-                        write(&mut backends, &mut batch);
+                        write(shared, &mut local, &mut fanout, &mut batch);
                     }
                 }
-                Message::Flush(done) => {
-                    write(&mut backends, &mut batch);
-                    flush(&mut backends);
+                Message::Flush { done, remote } => {
+                    write(shared, &mut local, &mut fanout, &mut batch);
+                    call_local(shared, &mut local, "flush", |b| b.flush());
+                    if remote {
+                        fanout.flush(FLUSH_WAIT);
+                    }
                     last_flush = Instant::now();
                     let _ = done.send(());
                 }
-                Message::Finish(end) => {
-                    finished = Some(end);
-                    break;
+                Message::Finish { end, local_done } => {
+                    write(shared, &mut local, &mut fanout, &mut batch);
+                    call_local(shared, &mut local, "finish", |b| b.finish(&end));
+                    let _ = local_done.send(());
+                    return Some(fanout.finish(&end));
                 }
             }
         }
-        write(&mut backends, &mut batch);
-        if let Some(end) = finished {
-            for named in &mut backends {
-                named.failing = false;
-                let result = named.backend.finish(&end);
-                named.report("finish", result);
-            }
-            return;
-        }
+        write(shared, &mut local, &mut fanout, &mut batch);
         if last_flush.elapsed() >= FLUSH_EVERY {
-            flush(&mut backends);
+            call_local(shared, &mut local, "flush", |b| b.flush());
+            fanout.flush(Duration::ZERO);
             last_flush = Instant::now();
         }
         if shared.queue.is_empty() {
@@ -236,20 +292,37 @@ fn drain(shared: &Shared, mut backends: Vec<Named>) {
     }
 }
 
-fn write(backends: &mut [Named], batch: &mut Vec<Record>) {
+fn write(shared: &Shared, local: &mut Option<Named>, fanout: &mut Fanout, batch: &mut Vec<Record>) {
     if batch.is_empty() {
         return;
     }
-    for named in backends.iter_mut() {
-        let result = named.backend.write(batch);
-        named.report("write", result);
-    }
-    batch.clear();
+    let records = std::mem::replace(batch, Vec::with_capacity(MAX_BATCH));
+    call_local(shared, local, "write", |b| b.write(&records));
+    fanout.write(&Arc::new(records));
 }
 
-fn flush(backends: &mut [Named]) {
-    for named in backends.iter_mut() {
-        let result = named.backend.flush();
-        named.report("flush", result);
+/// Calls the local store. It counts its own losses per stream; an error it returns is one
+/// it could not place, and a panic switches it off (recorded) so the other backends go on.
+fn call_local(
+    shared: &Shared,
+    local: &mut Option<Named>,
+    action: &str,
+    f: impl FnOnce(&mut dyn crate::backend::Backend) -> Result<(), crate::backend::BackendError>,
+) {
+    let Some(named) = local else { return };
+    match fanout::call(|| f(&mut *named.backend)) {
+        Ok(()) => {}
+        Err((e, panicked)) => {
+            tracing::error!("labbook could not {action} the run directory: {e}");
+            shared
+                .problems
+                .backend(LOCAL, 0, format_args!("{action}: {e}"));
+            if panicked {
+                shared
+                    .problems
+                    .disable_backend(LOCAL, format_args!("{action}: {e}"));
+                *local = None;
+            }
+        }
     }
 }

@@ -8,12 +8,13 @@ use super::info::{Info, RankInfo, Status};
 use super::{active, RunState};
 use crate::backend::{self, RunContext};
 use crate::checkpoint::Resume;
+use crate::fanout::Named;
 use crate::gate::Ranks;
 use crate::launcher;
 use crate::problems::ProblemLog;
 use crate::record::now;
 use crate::store::{alloc, layout};
-use crate::writer::{Named, Writer};
+use crate::writer::{Writer, LOCAL};
 
 /// What the macro knows about an experiment at compile time.
 #[derive(Debug)]
@@ -151,9 +152,6 @@ impl Experiment {
     }
 }
 
-/// The backend that is always on: the run directory is the source of truth.
-const LOCAL: &str = "local";
-
 /// Creates and starts every registered backend, or those `LABBOOK_BACKENDS` names (a
 /// comma-separated list; the local store is always on).
 fn start_backends(context: &RunContext) -> Vec<Named> {
@@ -189,7 +187,12 @@ fn start_backends(context: &RunContext) -> Vec<Named> {
         match created {
             Ok(Some(backend)) => started.push(Named::new(name, backend)),
             Ok(None) => {}
-            Err(e) => tracing::warn!("labbook backend `{name}` is off for this run: {e}"),
+            Err(e) => {
+                tracing::warn!("labbook backend `{name}` is off for this run: {e}");
+                context
+                    .problems
+                    .disable_backend(name, format_args!("could not start: {e}"));
+            }
         }
     }
     started

@@ -51,7 +51,27 @@ impl std::fmt::Debug for RunState {
     }
 }
 
+/// How long the end of a run waits for the backends other than the local store to finish:
+/// `LABBOOK_FINISH_TIMEOUT` seconds, 70 by default (MLflow's own retries fit in it).
+fn finish_wait() -> std::time::Duration {
+    let secs = std::env::var("LABBOOK_FINISH_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(70.0);
+    std::time::Duration::from_secs_f64(secs)
+}
+
 impl RunState {
+    fn write_info(&self, info: &Info) {
+        if let Err(e) = experiment::write_info(&self.dir, info) {
+            tracing::error!(
+                "labbook could not record the end of run {}: {e}",
+                self.label()
+            );
+        }
+    }
+
     #[inline]
     pub(crate) fn push(&self, name: Name, step: u64, value: Value) {
         self.writer.push(Record {
@@ -83,9 +103,9 @@ impl RunState {
         self.resume.as_ref()
     }
 
-    /// Waits until every record pushed so far is written.
+    /// Waits until every record pushed so far is in the run directory.
     pub(crate) fn flush(&self) {
-        self.writer.flush();
+        self.writer.flush(false);
     }
 
     /// Ends the run once: every queued record reaches every backend, then the status is
@@ -99,24 +119,26 @@ impl RunState {
             error: error.clone(),
             time: now(),
         };
+        // The run directory and `info.json` are final before any wait on the network.
         self.writer.finish(end.clone());
         let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
         info.end(status, error, end.time);
         info.queue_blocked_s = self.writer.blocked().as_secs_f64();
         info.problems = self.problems.snapshot();
+        self.write_info(&info);
+        self.writer.wait_backends(finish_wait());
+        let problems = self.problems.snapshot();
+        if problems != info.problems {
+            info.problems = problems;
+            self.write_info(&info);
+        }
         if !info.problems.is_empty() {
             tracing::warn!(
-                "labbook run {} ended {} with problems ({}):\n  {}",
+                "labbook run {} ended {} with problems ({}); see metadata/info.json:\n  {}",
                 self.label(),
                 status.as_str(),
                 info.problems.summary(),
                 info.problems.lines().join("\n  ")
-            );
-        }
-        if let Err(e) = experiment::write_info(&self.dir, &info) {
-            tracing::error!(
-                "labbook could not record the end of run {}: {e}",
-                self.label()
             );
         }
         crate::console::close_run_log(&self.dir);
@@ -250,7 +272,7 @@ impl Run {
 
     /// Waits until everything logged so far has reached every backend.
     pub fn flush(&self) -> Result<()> {
-        self.live()?.writer.flush();
+        self.live()?.writer.flush(true);
         Ok(())
     }
 
