@@ -236,13 +236,12 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
     let step = local("__lb_step");
     let record = format_ident!("{}", site.args.kind.as_str());
     let record = located_at(quote!(#private::#record), site.args.kind_span);
-    let step_value = match &site.args.step {
-        Some((expr, key)) => {
-            let call = located_at(quote!(#private::step), *key);
-            quote_spanned!(expr.span()=> #call(#expr))
-        }
-        None => quote!(#step),
-    };
+    // `step = expr` is checked when the site fires: a negative step records nothing.
+    let step_value = quote!(#step);
+    let checked_step = site.args.step.as_ref().map(|(expr, key)| {
+        let call = located_at(quote!(#private::step), *key);
+        quote_spanned!(expr.span()=> #call(#run, #counter, #expr))
+    });
     let extra = match site.args.kind {
         Kind::Checkpoint => {
             let sites = local("__lb_sites");
@@ -274,6 +273,14 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
             };
             (None, fire)
         }
+    };
+    let fire = match checked_step {
+        Some(checked) => quote! {
+            if let ::core::option::Option::Some(#step) = #checked {
+                #fire
+            }
+        },
+        None => fire,
     };
     let gate: Stmt = syn::parse_quote! {
         if #private::ENABLED {

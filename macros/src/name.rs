@@ -1,11 +1,17 @@
-//! The rules a logged name must follow, checked at compile time for literals.
+//! The rules a logged name must follow: one file, included by the macros (checking literals
+//! at compile time) and by the runtime (`labbook::Name`, checking names at run time), so the
+//! two can never disagree.
 //!
 //! Names become file names in the run store and tags or keys in every backend, so they
 //! follow the strictest common rule (MLflow's): letters, digits, `_`, `-`, `.`, ` ` and `/`,
-//! at most 250 characters, with `/` separating non-empty groups such as `train/loss`.
-//! `labbook::Name` applies the same rules at run time.
+//! at most 250 characters, with `/` separating non-empty groups such as `train/loss`. Each
+//! group is a file or folder name, so it must fit the 255 bytes file systems allow once the
+//! longest suffix the store adds (`.rank4294967295.jsonl`) is on it: 234 bytes of UTF-8.
 
+/// The most characters a name has (MLflow's key limit).
 pub const MAX_LEN: usize = 250;
+/// The most bytes of UTF-8 one `/` group has: 255 minus `.rank4294967295.jsonl`.
+pub const MAX_GROUP_BYTES: usize = 255 - ".rank4294967295.jsonl".len();
 
 /// Why `name` cannot be used, or `None` when it can. `what` opens the message, like
 /// ``the `#[log]` name``.
@@ -31,6 +37,12 @@ pub fn problem(name: &str, what: &str) -> Option<String> {
         if group.is_empty() || group == "." || group == ".." {
             return Some(format!(
                 "{what} `{name}` has an empty, `.` or `..` group; write groups like `train/loss`"
+            ));
+        }
+        if group.len() > MAX_GROUP_BYTES {
+            return Some(format!(
+                "each `/` group of {what} becomes a file name of at most {MAX_GROUP_BYTES} bytes of UTF-8; this one has {} bytes: shorten it or split it with `/`",
+                group.len()
             ));
         }
     }
@@ -68,8 +80,20 @@ mod tests {
             "tab\t",
             "loss.rank3",
             &long,
+            &"x".repeat(235),
+            &"ö".repeat(128),
         ] {
             assert!(problem(bad, "the name").is_some(), "{bad:?}");
+        }
+        for ok in [
+            "x".repeat(234),
+            format!("{}/{}", "a".repeat(200), "b".repeat(49)),
+            "ö".repeat(117),
+        ] {
+            assert_eq!(problem(&ok, "the name"), None, "{ok}");
+        }
+        for bad in ["x".repeat(250)] {
+            assert!(problem(&bad, "the name").is_some(), "{bad:?}");
         }
     }
 

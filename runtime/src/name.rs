@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use crate::error::Error;
 
-/// The longest name every backend accepts.
-pub const MAX_NAME_LEN: usize = 250;
+/// The longest name every backend accepts, in characters.
+pub const MAX_NAME_LEN: usize = rules::MAX_LEN;
 
 /// A name of a logged stream (`loss`, `train/loss`): letters, digits, `_`, `-`, `.`, ` `
-/// and `/` between non-empty groups, at most 250 characters, so it is a safe relative path
-/// in the run store and a valid key in every backend.
+/// and `/` between non-empty groups, at most 250 characters and 234 bytes of UTF-8 a group,
+/// so it is a safe relative path in the run store and a valid key in every backend.
 #[derive(Clone)]
 pub struct Name(Repr);
 
@@ -42,46 +42,19 @@ impl Name {
     }
 }
 
+/// The rules themselves, shared with the macros.
+#[path = "../../macros/src/name.rs"]
+mod rules;
+
 /// Why `name` cannot be used as a stream name.
 pub fn check(name: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidName {
+    match rules::problem(name, "the name") {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidName {
             name: name.to_owned(),
             reason,
-        })
-    };
-    if name.is_empty() {
-        return invalid("names cannot be empty".into());
+        }),
     }
-    if name.chars().count() > MAX_NAME_LEN {
-        return invalid(format!("names are at most {MAX_NAME_LEN} characters"));
-    }
-    if let Some(c) = name.chars().find(|c| !is_allowed(*c)) {
-        return invalid(format!(
-            "names may hold letters, digits, `_`, `-`, `.`, ` ` and `/`, not {c:?}"
-        ));
-    }
-    if name
-        .split('/')
-        .any(|group| group.is_empty() || group == "." || group == "..")
-    {
-        return invalid(
-            "groups between `/` cannot be empty, `.` or `..`; write `train/loss`".into(),
-        );
-    }
-    if is_rank_suffixed(name) {
-        return invalid("the suffix `.rankN` is reserved for per-rank files".into());
-    }
-    Ok(())
-}
-
-fn is_allowed(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/')
-}
-
-fn is_rank_suffixed(name: &str) -> bool {
-    name.rsplit_once(".rank")
-        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 // A name from a site and the same name given at run time are the same stream.
@@ -158,6 +131,11 @@ mod tests {
             assert!(check(bad).is_err(), "{bad:?}");
         }
         assert!(check(&"x".repeat(251)).is_err());
+        // Each group is a file name: 255 bytes with the longest per-rank suffix.
+        let long = check(&"x".repeat(250)).unwrap_err().to_string();
+        assert!(long.contains("234 bytes"), "{long}");
+        assert!(check(&"ö".repeat(128)).is_err());
+        assert!(check(&"x".repeat(234)).is_ok());
     }
 
     #[test]

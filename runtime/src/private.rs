@@ -167,22 +167,23 @@ pub fn resume(id: impl RunId) -> Option<u64> {
     note = "`step = ...` takes an unsigned integer (`u64`, `usize`, `u32`) or a non-negative `i64`/`i32`"
 )]
 pub trait Step {
-    fn to_step(self) -> u64;
+    /// The step, or the value itself when it is negative.
+    fn to_step(self) -> Result<u64, i128>;
 }
 
 macro_rules! step_from {
     ($($ty:ty),*) => {$(
         impl Step for $ty {
             #[inline]
-            fn to_step(self) -> u64 {
-                u64::try_from(self).unwrap_or(0)
+            fn to_step(self) -> Result<u64, i128> {
+                u64::try_from(self).map_err(|_| self as i128)
             }
         }
 
         impl Step for &$ty {
             #[inline]
-            fn to_step(self) -> u64 {
-                u64::try_from(*self).unwrap_or(0)
+            fn to_step(self) -> Result<u64, i128> {
+                (*self).to_step()
             }
         }
     )*};
@@ -190,9 +191,25 @@ macro_rules! step_from {
 
 step_from!(u8, u16, u32, u64, usize, i32, i64, isize);
 
+/// The value of `step = expr`; a negative one records nothing and is counted in the run's
+/// problems (steps count from 0).
 #[inline]
-pub fn step(step: impl Step) -> u64 {
-    step.to_step()
+pub fn step(run: &RunState, site: &Site, step: impl Step) -> Option<u64> {
+    match step.to_step() {
+        Ok(step) => Some(step),
+        Err(negative) => {
+            negative_step(run, site, negative);
+            None
+        }
+    }
+}
+
+#[cold]
+fn negative_step(run: &RunState, site: &Site, value: i128) {
+    let message =
+        format!("`step = ...` was {value}; steps count from 0, so this point was not recorded");
+    tracing::error!("labbook site `{}`: {message}", site.name());
+    run.problems().site(site.name(), 1, message);
 }
 
 /// How a body that returned `Result<T, E>` ended (checked: `E` must implement `Display`).
