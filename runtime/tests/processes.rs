@@ -1,5 +1,6 @@
 //! Several processes at once: the ranks of one job share a run directory, and independent
-//! processes never share an id. Each child is this test binary re-run on `child` with
+//! processes never share an id; a job key reused by several experiment calls or by a later
+//! launch gets a run for each. Each child is this test binary re-run on `child` with
 //! `LABBOOK_TEST_CHILD` set.
 
 mod support;
@@ -7,7 +8,7 @@ mod support;
 use std::process::{Child, Command};
 
 use labbook::prelude::*;
-use support::{json, runs, steps, store};
+use support::{json, points, runs, steps, store};
 
 #[experiment(name = "ranked")]
 fn ranked() {
@@ -33,6 +34,24 @@ fn slurm() {
     let started = 1;
 }
 
+#[experiment(name = "sweep")]
+fn sweep(call: u32) {
+    #[log(metric, ranks = all)]
+    let which = call;
+}
+
+#[experiment(name = "relaunched")]
+fn relaunched() {
+    #[log(metric, ranks = all)]
+    let started = run().rank();
+}
+
+#[experiment(name = "batch")]
+fn batch() {
+    #[log(metric)]
+    let started = 1;
+}
+
 /// The body of every child process.
 #[test]
 fn child() {
@@ -40,6 +59,9 @@ fn child() {
         Ok("ranked") => ranked(),
         Ok("crowd") => crowd(),
         Ok("slurm") => slurm(),
+        Ok("sweep") => (0..3).for_each(sweep),
+        Ok("relaunched") => relaunched(),
+        Ok("batch") => batch(),
         _ => {}
     }
 }
@@ -215,4 +237,97 @@ fn eight_processes_starting_at_once_get_eight_ids() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 8);
+}
+
+/// The runs of `experiment` whose `info.json` names job `job`, waiting for none: call it
+/// after the job's processes ended.
+fn runs_of_job(experiment: &str, job: &str) -> Vec<std::path::PathBuf> {
+    runs(experiment)
+        .into_iter()
+        .filter(|d| info_of(d).is_some_and(|info| info["job"] == job))
+        .collect()
+}
+
+/// A key no other test binary run shares.
+fn fresh_key(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+/// Two ranks of one launch with `LABBOOK_RUN_ID` set to `key`.
+fn two_ranks(kind: &str, key: &str) -> Vec<Child> {
+    (0..2)
+        .map(|rank| {
+            spawn(
+                kind,
+                &[
+                    ("RANK", rank.to_string()),
+                    ("WORLD_SIZE", "2".into()),
+                    ("LABBOOK_RUN_ID", key.into()),
+                ],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn three_experiment_calls_in_one_job_make_three_runs_each_shared_by_every_rank() {
+    store();
+    let key = fresh_key("sweep");
+    wait(two_ranks("sweep", &key));
+    let dirs = runs_of_job("sweep", &key);
+    assert_eq!(dirs.len(), 3, "one run per call: {dirs:?}");
+    for (call, dir) in dirs.iter().enumerate() {
+        // Call n of rank 0 and call n of rank 1 are in the same run, and in no other.
+        let rank0 = points(dir, "which");
+        let rank1 = labbook::store::jsonl::read_scalars(&dir.join("metrics/which.rank1.jsonl"))
+            .unwrap()
+            .points;
+        assert_eq!(rank0.len(), 1, "{dir:?}");
+        assert_eq!(rank1.len(), 1, "{dir:?}");
+        assert_eq!(rank0[0].value, call as f64);
+        assert_eq!(rank1[0].value, call as f64);
+        assert_eq!(json(&dir.join("metadata/rank1.json"))["rank"], 1);
+        assert_eq!(json(&dir.join("metadata/info.json"))["status"], "COMPLETE");
+    }
+}
+
+#[test]
+fn two_launches_one_after_another_with_one_key_make_two_runs() {
+    store();
+    let key = fresh_key("relaunched");
+    wait(two_ranks("relaunched", &key));
+    wait(two_ranks("relaunched", &key));
+    let dirs = runs_of_job("relaunched", &key);
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        assert_eq!(points(dir, "started").len(), 1, "{dir:?}");
+        let rank1 = labbook::store::jsonl::read_scalars(&dir.join("metrics/started.rank1.jsonl"))
+            .unwrap()
+            .points;
+        assert_eq!(
+            rank1.len(),
+            1,
+            "{dir:?}: rank 1 of each launch in its own run"
+        );
+        assert_eq!(rank1[0].value, 1.0);
+    }
+}
+
+#[test]
+fn a_program_run_twice_in_one_slurm_job_step_makes_two_runs() {
+    store();
+    let job = fresh_key("4");
+    let vars = [
+        ("SLURM_JOB_ID", job.clone()),
+        ("SLURM_STEP_ID", "batch".into()),
+        ("SLURM_PROCID", "0".into()),
+        ("SLURM_NTASKS", "1".into()),
+    ];
+    wait(vec![spawn("batch", &vars)]);
+    wait(vec![spawn("batch", &vars)]);
+    let dirs = runs_of_job("batch", &format!("slurm-{job}.batch"));
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        assert_eq!(steps(dir, "started"), [0]);
+    }
 }

@@ -78,7 +78,7 @@ impl Experiment {
                 (id, dir, Some(resume))
             }
             None => {
-                let (id, dir) = alloc::allocate(&experiment_dir, launch.job.as_deref())?;
+                let (id, dir) = alloc::allocate(&experiment_dir, launch.claim().as_ref())?;
                 (id, dir, None)
             }
         };
