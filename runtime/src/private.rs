@@ -95,20 +95,26 @@ pub fn checkpoint<F, T: Checkpoint<F> + ?Sized>(
     value: &T,
 ) {
     run.flush();
-    match checkpoint::write(
-        run.dir(),
-        &run.label(),
-        run.rank(),
+    let saving = checkpoint::Saving {
+        dir: run.dir(),
+        run: run.label(),
+        rank: run.rank(),
+        site,
         step,
         keep,
         sites,
-        value,
-    ) {
+    };
+    match checkpoint::write(&saving, value) {
         Ok(file) => run.push(name(site), step, Value::Checkpoint(file)),
-        Err(e) => tracing::error!(
-            "labbook could not save checkpoint `{}` at step {step}: {e}",
-            site.name()
-        ),
+        Err(e) => {
+            tracing::error!(
+                "labbook could not save checkpoint `{}` at step {step}: {e}",
+                site.name()
+            );
+            let key = format!("checkpoint {}", site.name());
+            run.problems()
+                .site(&key, 1, format!("step {step} was not saved: {e}"));
+        }
     }
 }
 

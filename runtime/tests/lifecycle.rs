@@ -122,7 +122,7 @@ fn assert_resumed_exactly(dir: &Path) {
         [(0, "[0, 1, 2, 3]".to_owned())],
         "the model came back from the checkpoint"
     );
-    let mut kept: Vec<String> = std::fs::read_dir(dir.join("checkpoints"))
+    let mut kept: Vec<String> = std::fs::read_dir(dir.join("checkpoints/model"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -131,7 +131,6 @@ fn assert_resumed_exactly(dir: &Path) {
         kept,
         [
             "last.json",
-            "last.meta.json",
             "step-0000000002.json",
             "step-0000000002.meta.json",
             "step-0000000003.json",
@@ -168,7 +167,7 @@ fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
     let mut first = child_command("hang", store.path()).spawn().unwrap();
     let dir = store.path().join("resumable/1");
     wait_for("epoch 2 to be under way", || {
-        dir.join("checkpoints/step-0000000001.meta.json").exists()
+        dir.join("checkpoints/model/step-0000000001.meta.json").exists()
             && std::fs::read_to_string(dir.join("metrics/loss.jsonl"))
                 .is_ok_and(|s| s.contains("\"step\":12,"))
     });

@@ -287,23 +287,14 @@ fn walk(dir: &Path, files: &mut Vec<(String, u64)>) {
 }
 
 fn checkpoints(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let folder = run.dir.path.join(checkpoint::FOLDER);
-    let suffix = format!(".{}", checkpoint::SIDECAR);
-    let mut sidecars: Vec<(String, Sidecar)> = fs::read_dir(&folder)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let stem = name.strip_suffix(&suffix)?.to_owned();
-            let text = fs::read_to_string(entry.path()).ok()?;
-            Some((stem, serde_json::from_str(&text).ok()?))
-        })
-        .collect();
+    let mut sidecars: Vec<(String, Sidecar)> = checkpoint::sidecars(&run.dir.path);
     if sidecars.is_empty() {
         return Ok(());
     }
-    sidecars.sort_by_key(|a| (a.1.step, a.0 == "last"));
+    sidecars.sort_by(|a, b| {
+        let key = |s: &(String, Sidecar)| (s.1.step, s.0.ends_with("last"), s.0.clone());
+        key(a).cmp(&key(b))
+    });
     let mut table = Table::new(["FILE", "STEP", "SIZE", "SAVED (UTC)"]);
     table.align_right(1);
     table.align_right(2);

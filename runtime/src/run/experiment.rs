@@ -105,6 +105,9 @@ impl Experiment {
             info: info.clone(),
             problems: ProblemLog::new(),
         };
+        for (section, key, lost, error) in resume.iter().flat_map(|r| &r.problems) {
+            context.problems.record(*section, key, *lost, error);
+        }
         let backends = start_backends(&context);
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
         write_info(&dir, &info)?;

@@ -235,7 +235,10 @@ impl Run {
     }
 
     /// Loads the checkpoint a resumed run continues from into `value` and returns its step;
-    /// `None` when the run was not resumed.
+    /// `None` when the run was not resumed (or the site had not saved yet). With several
+    /// checkpoint sites, this loads the one whose format `value` has (`.json` or
+    /// `.safetensors`) when exactly one site saves that format, and is an error naming the
+    /// sites otherwise: use [`Run::restore_named`].
     ///
     /// ```no_run
     /// # use labbook::prelude::*;
@@ -254,20 +257,58 @@ impl Run {
     /// }
     /// ```
     pub fn restore<F, T: Restore<F> + ?Sized>(&self, value: &mut T) -> Result<Option<u64>> {
+        self.restore_site(None, value)
+    }
+
+    /// Loads the checkpoint of the site named `site` (`#[log(checkpoint, name = "optimizer")]`,
+    /// or the expression's name: `&opt` saves as `opt`) into `value` and returns its step.
+    /// Every site's checkpoint comes from the same moment of the run: the one it continues
+    /// from.
+    ///
+    /// ```no_run
+    /// # use labbook::prelude::*;
+    /// # #[derive(Serialize, Deserialize, Default)] struct Model { w: Vec<f32> }
+    /// #[experiment(resume = resume)]
+    /// fn train(resume: Option<u64>) -> labbook::Result<()> {
+    ///     let (mut model, mut optimizer) = (Model::default(), Model::default());
+    ///     let first_epoch = run().restore_named("model", &mut model)?.map_or(0, |e| e + 1);
+    ///     run().restore_named("optimizer", &mut optimizer)?;
+    ///     for epoch in first_epoch..10 {
+    ///         // ... train one epoch ...
+    ///         #[log(checkpoint, name = "model", step = epoch)]
+    ///         &model;
+    ///         #[log(checkpoint, name = "optimizer", step = epoch)]
+    ///         &optimizer;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn restore_named<F, T: Restore<F> + ?Sized>(
+        &self,
+        site: &str,
+        value: &mut T,
+    ) -> Result<Option<u64>> {
+        self.restore_site(Some(site), value)
+    }
+
+    fn restore_site<F, T: Restore<F> + ?Sized>(
+        &self,
+        site: Option<&str>,
+        value: &mut T,
+    ) -> Result<Option<u64>> {
         let state = self.live()?;
         let Some(resume) = &state.resume else {
             return Ok(None);
         };
-        let path = state
-            .dir
-            .join(crate::checkpoint::FOLDER)
-            .join(format!("last.{}", T::EXTENSION));
+        let Some((path, step)) = resume.checkpoint(site, T::EXTENSION)? else {
+            return Ok(None);
+        };
         value.load(&path).map_err(|reason| Error::Corrupt {
             path,
             line: 0,
             reason,
         })?;
-        Ok(Some(resume.sidecar.step))
+        Ok(Some(step))
     }
 
     /// Waits until everything logged so far has reached every backend.
