@@ -3,11 +3,18 @@
 //! `logs/labbook.log` (`labbook.rank<r>.log` for other ranks), rotated at 10 MB with the
 //! last 5 files kept.
 //!
+//! Each event goes to the log of one run: the innermost run active on the thread that
+//! emitted it (a run is active on the thread that started it, and on a thread that entered
+//! it with [`Run::enter`](crate::Run::enter)); on a thread with none, the run active in the
+//! process when there is exactly one. With several runs at once, events of threads that
+//! belong to none of them go to stderr only, never into the wrong run's log.
+//!
 //! The subscriber is installed at the first run unless the program installed its own.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use file_rotate::compression::Compression;
 use file_rotate::suffix::AppendCount;
@@ -20,8 +27,28 @@ use tracing_subscriber::{EnvFilter, Layer};
 const ROTATE_BYTES: usize = 10 * 1024 * 1024;
 const ROTATED_FILES: usize = 5;
 
-/// The log file of the run started last, with that run's directory.
-static RUN_LOG: Mutex<Option<(PathBuf, FileRotate<AppendCount>)>> = Mutex::new(None);
+/// The log file of one run, until the run ends.
+struct RunLog {
+    dir: PathBuf,
+    file: Mutex<Option<FileRotate<AppendCount>>>,
+}
+
+impl RunLog {
+    fn is_open(&self) -> bool {
+        self.file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+}
+
+/// The open run logs of the process, oldest first.
+static OPEN: Mutex<Vec<Arc<RunLog>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// The logs of the runs active on this thread, innermost last.
+    static THREAD: RefCell<Vec<Arc<RunLog>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Installs the subscriber, once, unless one is installed already.
 pub(crate) fn init_tracing() {
@@ -34,7 +61,7 @@ pub(crate) fn init_tracing() {
         .with_target(false)
         .with_filter(filter());
     let file = tracing_subscriber::fmt::layer()
-        .with_writer(RunLog)
+        .with_writer(RunLogs)
         .with_ansi(false)
         .with_filter(filter());
     let _ = tracing_subscriber::registry()
@@ -43,8 +70,10 @@ pub(crate) fn init_tracing() {
         .try_init();
 }
 
-/// Sends events to the log file of the run in `dir` until [`close_run_log`].
+/// Opens the log file of the run in `dir`; events of the calling thread go there until
+/// [`close_run_log`] or a nested run.
 pub(crate) fn open_run_log(dir: &Path, rank: u32) {
+    close_run_log(dir);
     let name = if rank == 0 {
         "labbook.log".to_owned()
     } else {
@@ -58,40 +87,107 @@ pub(crate) fn open_run_log(dir: &Path, rank: u32) {
         Compression::None,
         None,
     );
-    *RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_owned(), file));
+    let log = Arc::new(RunLog {
+        dir: dir.to_owned(),
+        file: Mutex::new(Some(file)),
+    });
+    OPEN.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Arc::clone(&log));
+    let _ = THREAD.try_with(|logs| {
+        let mut logs = logs.borrow_mut();
+        logs.retain(|l| l.is_open());
+        logs.push(log);
+    });
 }
 
-/// Stops writing to the log file of the run in `dir`, if it is the one open.
+/// Closes the log file of the run in `dir`.
 pub(crate) fn close_run_log(dir: &Path) {
-    let mut open = RUN_LOG.lock().unwrap_or_else(|e| e.into_inner());
-    if open.as_ref().is_some_and(|(owner, _)| owner == dir) {
-        if let Some((_, mut file)) = open.take() {
+    let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    let (closed, still): (Vec<_>, Vec<_>) = open.drain(..).partition(|l| l.dir == dir);
+    *open = still;
+    drop(open);
+    for log in closed {
+        if let Some(mut file) = log.file.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = file.flush();
         }
     }
+    let _ = THREAD.try_with(|logs| logs.borrow_mut().retain(|l| l.is_open()));
 }
 
-/// Writes into the active run's log file, or nowhere between runs.
-struct RunLog;
+/// Sends the calling thread's events to the log of the run in `dir`, if it is open, until
+/// [`leave_run_log`]; `false` when it is not open.
+pub(crate) fn enter_run_log(dir: &Path) -> bool {
+    let log = OPEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|l| l.dir == dir)
+        .cloned();
+    let Some(log) = log else {
+        return false;
+    };
+    THREAD.try_with(|logs| logs.borrow_mut().push(log)).is_ok()
+}
 
-impl<'a> MakeWriter<'a> for RunLog {
-    type Writer = RunLog;
-    fn make_writer(&'a self) -> RunLog {
-        RunLog
+/// Undoes the last [`enter_run_log`] of `dir` on the calling thread.
+pub(crate) fn leave_run_log(dir: &Path) {
+    let _ = THREAD.try_with(|logs| {
+        let mut logs = logs.borrow_mut();
+        if let Some(last) = logs.iter().rposition(|l| l.dir == dir) {
+            logs.remove(last);
+        }
+    });
+}
+
+/// The log an event of the calling thread goes to, if any.
+fn target() -> Option<Arc<RunLog>> {
+    let own = THREAD
+        .try_with(|logs| {
+            let logs = logs.try_borrow().ok()?;
+            logs.iter().rev().find(|l| l.is_open()).cloned()
+        })
+        .ok()
+        .flatten();
+    own.or_else(|| {
+        let open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        match open.as_slice() {
+            [only] => Some(Arc::clone(only)),
+            _ => None,
+        }
+    })
+}
+
+/// Writes an event into the log its thread belongs to (chosen when the event is
+/// formatted), or nowhere.
+struct RunLogs;
+
+impl<'a> MakeWriter<'a> for RunLogs {
+    type Writer = EventWriter;
+    fn make_writer(&'a self) -> EventWriter {
+        EventWriter(target())
     }
 }
 
-impl Write for RunLog {
+struct EventWriter(Option<Arc<RunLog>>);
+
+impl Write for EventWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some((_, file)) => file.write(buf),
+        let Some(log) = &self.0 else {
+            return Ok(buf.len());
+        };
+        match log.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(file) => file.write(buf),
             None => Ok(buf.len()),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some((_, file)) => file.flush(),
+        let Some(log) = &self.0 else {
+            return Ok(());
+        };
+        match log.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(file) => file.flush(),
             None => Ok(()),
         }
     }
