@@ -72,9 +72,6 @@ impl Problems {
                     line.push_str("switched off; ");
                 }
                 line.push_str(&p.error);
-                if p.errors > 1 {
-                    line.push_str(&format!(" (and {} more error(s))", p.errors - 1));
-                }
                 line
             })
             .collect()
@@ -185,7 +182,7 @@ mod tests {
         assert_eq!(p.summary(), "5 lost, 1 backend(s) off");
         assert_eq!(
             p.lines()[0],
-            "stream `metrics/loss.jsonl`: 5 record(s) not stored; disk full (and 1 more error(s))"
+            "stream `metrics/loss.jsonl`: 5 record(s) not stored; disk full"
         );
     }
 

@@ -48,6 +48,8 @@ enum Message {
         end: RunEnd,
         local_done: mpsc::SyncSender<()>,
     },
+    /// Stops the writer thread as a bug in it would (fault injection).
+    Crash,
 }
 
 struct Shared {
@@ -69,7 +71,7 @@ impl Drop for Alive<'_> {
         if thread::panicking() {
             self.0.problems.backend(
                 LOCAL,
-                self.0.queue.len() as u64,
+                0,
                 "the writer thread panicked; records logged after that were not stored",
             );
         }
@@ -197,6 +199,34 @@ impl Writer {
         {
             self.wait(&wait);
         }
+        if !self.alive() {
+            self.count_stranded();
+        }
+    }
+
+    /// Counts the records left in the queue of a writer that is gone.
+    fn count_stranded(&self) {
+        let mut lost: std::collections::BTreeMap<String, u64> = Default::default();
+        while let Some(message) = self.shared.queue.pop() {
+            if let Message::Record(record) = message {
+                *lost.entry(record.name.to_string()).or_default() += 1;
+            }
+        }
+        for (name, n) in lost {
+            self.shared.problems.stream(
+                &name,
+                n,
+                "logged after the run's writer had stopped; not stored",
+            );
+        }
+    }
+
+    /// Makes the writer thread panic, as a bug in it would: for fault-injection tests.
+    pub fn crash(&self) {
+        let _ = self.push_control(Message::Crash, 200);
+        while self.alive() {
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Waits for the backends other than the local store to finish, `deadline` in all.
@@ -278,6 +308,7 @@ fn drain(shared: &Shared, mut local: Option<Named>, mut fanout: Fanout) -> Optio
                     let _ = local_done.send(());
                     return Some(fanout.finish(&end));
                 }
+                Message::Crash => panic!("the writer thread was stopped by fault injection"),
             }
         }
         write(shared, &mut local, &mut fanout, &mut batch);

@@ -131,7 +131,7 @@ const TEST: &[Step] = &[
         ],
     ),
     step(
-        "the labbook command",
+        "the labbook command, and the fault-injection suite",
         &[
             "test",
             "-p",
@@ -140,6 +140,8 @@ const TEST: &[Step] = &[
             "cli",
             "--test",
             "cli",
+            "--test",
+            "faults",
         ],
     ),
     step(

@@ -115,7 +115,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         let last_time = row.metrics.values().map(|p| p.time).reduce(f64::max);
         let mut cells = vec![
             row.run.label().to_owned(),
-            row.run.state.as_str().to_owned(),
+            row.run.status_cell(),
             table::minute(row.run.info.start_unix),
             row.run
                 .duration(last_time)
@@ -135,6 +135,12 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         table.push(cells);
     }
     table.write(out)?;
+    if rows.iter().any(|r| !r.run.problems().is_empty()) {
+        writeln!(
+            out,
+            "\nSome runs could not store or send everything; `labbook show RUN` says what."
+        )?;
+    }
     Ok(())
 }
 
@@ -271,6 +277,7 @@ fn as_json(row: &Row) -> Value {
         "host": info.host,
         "config": row.config_json,
         "metrics": metrics,
+        "problems": row.run.problems(),
     })
 }
 

@@ -101,6 +101,13 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
     for (key, value) in lines {
         writeln!(out, "{key:<10} {value}")?;
     }
+    let problems = run.problems();
+    if !problems.is_empty() {
+        writeln!(out, "\nproblems (not stored or not sent)")?;
+        for line in problems {
+            writeln!(out, "  {line}")?;
+        }
+    }
     Ok(())
 }
 

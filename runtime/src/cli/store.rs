@@ -77,6 +77,31 @@ impl Run {
         &self.dir.label
     }
 
+    /// What any rank of the run could not store or send, one line each (ranks other than 0
+    /// prefixed with their rank).
+    pub fn problems(&self) -> Vec<String> {
+        let mut lines = self.info.problems.lines();
+        for rank in self.info.ranks.iter().filter(|r| r.rank != self.info.rank) {
+            lines.extend(
+                rank.problems
+                    .lines()
+                    .into_iter()
+                    .map(|line| format!("rank {}: {line}", rank.rank)),
+            );
+        }
+        lines
+    }
+
+    /// The status as a table shows it: `COMPLETE`, or `COMPLETE (2 problems)` when something
+    /// was not stored or sent.
+    pub fn status_cell(&self) -> String {
+        match self.problems().len() {
+            0 => self.state.as_str().to_owned(),
+            1 => format!("{} (1 problem)", self.state.as_str()),
+            n => format!("{} ({n} problems)", self.state.as_str()),
+        }
+    }
+
     /// How long the run took, or has taken so far: for a crashed run, until its last
     /// recorded point (`last_point`, if known).
     pub fn duration(&self, last_point: Option<f64>) -> Option<f64> {

@@ -103,6 +103,11 @@ impl RunState {
         self.resume.as_ref()
     }
 
+    /// Stops the writer thread as a bug in it would (fault injection).
+    pub(crate) fn crash_writer(&self) {
+        self.writer.crash();
+    }
+
     /// Waits until every record pushed so far is in the run directory.
     pub(crate) fn flush(&self) {
         self.writer.flush(false);
@@ -315,6 +320,10 @@ impl Run {
     pub fn flush(&self) -> Result<()> {
         self.live()?.writer.flush(true);
         Ok(())
+    }
+
+    pub(crate) fn state(&self) -> Option<&RunState> {
+        self.state.as_deref()
     }
 
     fn live(&self) -> Result<&RunState> {
