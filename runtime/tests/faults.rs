@@ -167,6 +167,39 @@ fn a_name_too_long_for_a_file_name_is_refused_with_the_reason() {
     }
 }
 
+#[experiment(name = "same_but_case")]
+fn same_but_case() -> PathBuf {
+    for step in 0..10u64 {
+        run().log_metric("loss", step, 1.0).unwrap();
+        run().log_metric("Loss", step, 2.0).unwrap();
+        let negative = step as i64 - 5;
+        #[log(metric, step = negative)]
+        let shifted = 3.0;
+    }
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn names_that_differ_only_in_case_and_negative_steps_are_refused_and_counted() {
+    store();
+    let dir = same_but_case();
+    assert_eq!(steps(&dir, "loss"), (0..10).collect::<Vec<_>>());
+    assert!(!dir.join("metrics/Loss.jsonl").exists());
+    assert_eq!(steps(&dir, "shifted"), (0..5).collect::<Vec<_>>());
+    let info = info(&dir);
+    let case = &info.problems.streams["metrics/Loss.jsonl"];
+    assert_eq!(case.lost, 10);
+    assert!(case
+        .error
+        .contains("differs from `metrics/loss.jsonl` only in letter case"));
+    let negative = &info.problems.sites["shifted"];
+    assert_eq!(negative.lost, 5);
+    assert!(
+        negative.error.contains("`step = ...` was -5"),
+        "{negative:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // A backend that panics
 

@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM: every active run is flushed and marked `FAILED` with the error
-//! `interrupted` (within [`GRACE`]), then the process exits with status 130. A second signal
+//! `interrupted` (its run directory and `info.json` first, then its backends, all within
+//! [`GRACE`]), then the process exits with status 130. A second signal
 //! exits at once. `LABBOOK_SIGNALS=off` leaves signals to the program.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,18 +29,30 @@ pub(super) fn install() {
             }
             eprintln!("labbook: interrupted; saving the run (press Ctrl-C again to exit at once)");
             let (done, wait) = mpsc::channel();
+            let runs = active::all();
+            let ending = runs.clone();
             std::thread::spawn(move || {
-                for run in active::all() {
-                    run.end(Status::Failed, Some("interrupted".to_owned()));
-                }
+                // Each run is saved on its own thread: one slow backend holds up no other run.
+                std::thread::scope(|scope| {
+                    for run in &ending {
+                        scope.spawn(|| run.end(Status::Failed, Some("interrupted".to_owned())));
+                    }
+                });
                 let _ = done.send(());
             });
             std::thread::spawn(move || {
                 if wait.recv_timeout(GRACE).is_err() {
-                    eprintln!(
-                        "labbook: the run did not reach the disk within {} s",
-                        GRACE.as_secs()
-                    );
+                    if runs.iter().all(|run| run.saved()) {
+                        eprintln!(
+                            "labbook: the run directory is saved; backends still sending after {} s were stopped (`labbook sync` uploads what MLflow missed)",
+                            GRACE.as_secs()
+                        );
+                    } else {
+                        eprintln!(
+                            "labbook: the run did not reach the disk within {} s",
+                            GRACE.as_secs()
+                        );
+                    }
                 }
                 std::process::exit(EXIT_CODE);
             });

@@ -36,6 +36,8 @@ pub struct RunState {
     world_size: u32,
     writer: Writer,
     ended: AtomicBool,
+    /// Set once the run directory and `info.json` are final (remote backends may still run).
+    saved: AtomicBool,
     /// `metadata/info.json` as this rank will write it at the end.
     info: Mutex<Info>,
     /// What could not be stored or sent, shared with the writer and the backends.
@@ -103,6 +105,11 @@ impl RunState {
         self.resume.as_ref()
     }
 
+    /// Whether the run directory and `info.json` hold the end of the run.
+    pub(crate) fn saved(&self) -> bool {
+        self.saved.load(Ordering::Acquire)
+    }
+
     /// Stops the writer thread as a bug in it would (fault injection).
     pub(crate) fn crash_writer(&self) {
         self.writer.crash();
@@ -131,6 +138,7 @@ impl RunState {
         info.queue_blocked_s = self.writer.blocked().as_secs_f64();
         info.problems = self.problems.snapshot();
         self.write_info(&info);
+        self.saved.store(true, Ordering::Release);
         self.writer.wait_backends(finish_wait());
         let problems = self.problems.snapshot();
         if problems != info.problems {
