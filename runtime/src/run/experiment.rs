@@ -122,6 +122,7 @@ impl Experiment {
             writer: Writer::spawn(backends, context.problems.clone()),
             problems: context.problems.clone(),
             ended: Default::default(),
+            saved: Default::default(),
             info: Mutex::new(info),
         });
         active::enter(&state);
