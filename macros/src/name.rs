@@ -92,9 +92,8 @@ mod tests {
         ] {
             assert_eq!(problem(&ok, "the name"), None, "{ok}");
         }
-        for bad in ["x".repeat(250)] {
-            assert!(problem(&bad, "the name").is_some(), "{bad:?}");
-        }
+        // Within MLflow's 250 characters, but one group longer than a file name allows.
+        assert!(problem(&"x".repeat(250), "the name").is_some());
     }
 
     #[test]
