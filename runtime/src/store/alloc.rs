@@ -14,10 +14,10 @@
 //!                              /id          the run id of g, published by the first claimant
 //! ```
 //!
-//! Rank `r` tries `g = 0, 1, …` and stays in the first generation where it can take
-//! `rank<r>` and that belongs to its own launch; the first claimant of a generation
-//! allocates the run and publishes its id (written aside, then renamed), the others wait for
-//! it. A generation belongs to another launch when its first claimant reported another world
+//! Rank `r` tries the generations after the newest one in which `rank<r>` is taken (those
+//! before are earlier launches) and stays in the first where it can take `rank<r>` and that
+//! belongs to its own launch; the first claimant of a generation allocates the run and
+//! publishes its id (written aside, then renamed), the others wait for it. A generation belongs to another launch when its first claimant reported another world
 //! size, or a process start more than [`LAUNCH_WINDOW`] away from this one's (the ranks of
 //! one launch are started together; this keeps a later launch out of a generation that an
 //! earlier, crashed launch left with ranks missing). A generation whose first claimant died
@@ -112,12 +112,13 @@ fn allocate_call(experiment_dir: &Path, claim: &Claim, call: u64) -> Result<(u64
         host: claim.host.clone(),
         pid: claim.pid,
     };
-    let mut generation = 0u64;
+    let rank_file = format!("rank{}", claim.rank);
+    let mut generation = first_free(&calls, &rank_file);
     loop {
         let dir = calls.join(format!("g{generation}"));
         generation += 1;
         fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
-        let rank = dir.join(format!("rank{}", claim.rank));
+        let rank = dir.join(&rank_file);
         if !create_new(&rank, b"")? {
             continue; // this rank of the generation belongs to an earlier launch
         }
@@ -139,6 +140,30 @@ fn allocate_call(experiment_dir: &Path, claim: &Claim, call: u64) -> Result<(u64
             None => continue,
         }
     }
+}
+
+/// The generation after the newest one in which `rank_file` is taken: earlier ones belong
+/// to earlier launches, so a key used by many launches costs one listing, not a walk.
+fn first_free(calls: &Path, rank_file: &str) -> u64 {
+    let Ok(entries) = fs::read_dir(calls) else {
+        return 0;
+    };
+    let mut generations: Vec<u64> = entries
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix('g')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    generations.sort_unstable();
+    generations
+        .into_iter()
+        .rev()
+        .find(|g| calls.join(format!("g{g}")).join(rank_file).exists())
+        .map_or(0, |g| g + 1)
 }
 
 /// Whether the first claimant of a generation was started with this process.
