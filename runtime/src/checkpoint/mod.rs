@@ -59,8 +59,11 @@ pub enum Json {}
 impl<T: Serialize + ?Sized> Checkpoint<Json> for T {
     const EXTENSION: &'static str = "json";
     fn save(&self, path: &Path) -> std::result::Result<(), String> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        fs::write(path, bytes).map_err(|e| e.to_string())
+        // Streamed to the file: a large model is never held twice in memory.
+        let file = fs::File::create(path).map_err(|e| e.to_string())?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
+        serde_json::to_writer_pretty(&mut writer, self).map_err(|e| e.to_string())?;
+        std::io::Write::flush(&mut writer).map_err(|e| e.to_string())
     }
 }
 
