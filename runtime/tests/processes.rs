@@ -6,6 +6,7 @@
 mod support;
 
 use std::process::{Child, Command};
+use std::time::Duration;
 
 use labbook::prelude::*;
 use support::{json, points, runs, steps, store};
@@ -253,20 +254,21 @@ fn fresh_key(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
 
-/// Two ranks of one launch with `LABBOOK_RUN_ID` set to `key`.
+/// Rank `rank` of a launch of two with `LABBOOK_RUN_ID` set to `key`.
+fn rank_of_two(kind: &str, key: &str, rank: u32) -> Child {
+    spawn(
+        kind,
+        &[
+            ("RANK", rank.to_string()),
+            ("WORLD_SIZE", "2".into()),
+            ("LABBOOK_RUN_ID", key.into()),
+        ],
+    )
+}
+
+/// Both ranks of a launch of two with `LABBOOK_RUN_ID` set to `key`.
 fn two_ranks(kind: &str, key: &str) -> Vec<Child> {
-    (0..2)
-        .map(|rank| {
-            spawn(
-                kind,
-                &[
-                    ("RANK", rank.to_string()),
-                    ("WORLD_SIZE", "2".into()),
-                    ("LABBOOK_RUN_ID", key.into()),
-                ],
-            )
-        })
-        .collect()
+    (0..2).map(|rank| rank_of_two(kind, key, rank)).collect()
 }
 
 #[test]
@@ -330,4 +332,23 @@ fn a_program_run_twice_in_one_slurm_job_step_makes_two_runs() {
     for dir in &dirs {
         assert_eq!(steps(dir, "started"), [0]);
     }
+}
+
+#[test]
+fn a_launch_started_again_after_an_early_stop_never_joins_the_stopped_one() {
+    store();
+    let key = fresh_key("restarted");
+    // Rank 0 of two ran call 0 and the launch stopped before rank 1 got there.
+    wait(vec![rank_of_two("relaunched", &key, 0)]);
+    // Started again on the same host some seconds later.
+    std::thread::sleep(labbook::store::alloc::HOST_LAUNCH_SPREAD + Duration::from_secs(1));
+    wait(two_ranks("relaunched", &key));
+    let dirs = runs_of_job("relaunched", &key);
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    let has_rank1 = |dir: &std::path::Path| dir.join("metrics/started.rank1.jsonl").exists();
+    assert!(!has_rank1(&dirs[0]), "the stopped launch had no rank 1");
+    assert!(
+        has_rank1(&dirs[1]),
+        "the new launch's rank 1 is in the new launch's run"
+    );
 }

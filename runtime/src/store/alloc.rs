@@ -20,12 +20,15 @@
 //! publishes its id (written aside, then renamed), the others wait for it. A generation belongs to another launch when its first claimant reported another world
 //! size, or a process start more than [`LAUNCH_WINDOW`] away from this one's (the ranks of
 //! one launch are started together; this keeps a later launch out of a generation that an
-//! earlier, crashed launch left with ranks missing). A generation whose first claimant died
-//! on this host before publishing an id is left for the next one.
+//! earlier, crashed launch left with ranks missing). On one host it is stricter: a first
+//! claimant whose process is gone and started more than [`HOST_LAUNCH_SPREAD`] away was
+//! another launch (a local torchrun stopped early and started again). A generation whose
+//! first claimant died on this host before publishing an id is left for the next one.
 //!
-//! What it cannot tell apart: two launches with the same key, the same world size, started
-//! within [`LAUNCH_WINDOW`] of each other, the earlier one having crashed before all its
-//! ranks reached this call. A distinct `LABBOOK_RUN_ID` per launch rules that out.
+//! What it cannot tell apart: two launches with the same key and world size, started within
+//! [`LAUNCH_WINDOW`] of each other, the earlier one having crashed before all its ranks
+//! reached this call, its first claimant on another host (or still alive). A distinct
+//! `LABBOOK_RUN_ID` per launch rules that out.
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
@@ -45,6 +48,9 @@ const CLAIM_WAIT: Duration = Duration::from_secs(120);
 const OPEN_WAIT: Duration = Duration::from_secs(10);
 /// Processes started further apart than this are never ranks of one launch.
 pub const LAUNCH_WINDOW: Duration = Duration::from_secs(120);
+/// A launcher starts the ranks it runs on one host within this time; a first claimant on
+/// this host that started earlier than that and is gone belongs to an earlier launch.
+pub const HOST_LAUNCH_SPREAD: Duration = Duration::from_secs(5);
 const JOBS: &str = ".jobs";
 /// Keys whose encoding is at most this long are kept whole; longer ones are hashed.
 const WHOLE_KEY_BYTES: usize = 120;
@@ -135,7 +141,7 @@ fn allocate_call(experiment_dir: &Path, claim: &Claim, call: u64) -> Result<(u64
         if !same_launch(&opener, &me) {
             continue;
         }
-        match wait_for(&published, &opener, &claim.key)? {
+        match wait_for(&published, &opener, &me, &claim.key)? {
             Some(id) => return Ok((id, experiment_dir.join(id.to_string()))),
             None => continue,
         }
@@ -168,8 +174,10 @@ fn first_free(calls: &Path, rank_file: &str) -> u64 {
 
 /// Whether the first claimant of a generation was started with this process.
 fn same_launch(opener: &Opener, me: &Opener) -> bool {
+    let apart = Duration::from_millis(opener.started_ms.abs_diff(me.started_ms));
     opener.world_size == me.world_size
-        && opener.started_ms.abs_diff(me.started_ms) <= LAUNCH_WINDOW.as_millis() as u64
+        && apart <= LAUNCH_WINDOW
+        && !(apart > HOST_LAUNCH_SPREAD && died_here(opener, me))
 }
 
 /// Creates `path` holding `content` unless it exists; `false` when it does.
@@ -249,7 +257,7 @@ pub fn ids(experiment_dir: &Path) -> Result<impl Iterator<Item = u64>> {
 
 /// Waits for the run id of a generation; `None` when its first claimant died on this host
 /// without publishing one.
-fn wait_for(published: &Path, opener: &Opener, job: &str) -> Result<Option<u64>> {
+fn wait_for(published: &Path, opener: &Opener, me: &Opener, job: &str) -> Result<Option<u64>> {
     let start = Instant::now();
     let mut checked = Instant::now();
     loop {
@@ -260,7 +268,7 @@ fn wait_for(published: &Path, opener: &Opener, job: &str) -> Result<Option<u64>>
         }
         if checked.elapsed() > Duration::from_secs(1) {
             checked = Instant::now();
-            if died_here(opener) && fs::metadata(published).is_err() {
+            if died_here(opener, me) && fs::metadata(published).is_err() {
                 return Ok(None);
             }
         }
@@ -281,11 +289,11 @@ fn wait_for(published: &Path, opener: &Opener, job: &str) -> Result<Option<u64>>
     }
 }
 
-/// Whether `opener` ran on this host and its process is gone (known only where `/proc`
-/// lists processes).
-fn died_here(opener: &Opener) -> bool {
+/// Whether `opener` ran on the host of `me` and its process is gone (known only where
+/// `/proc` lists processes).
+fn died_here(opener: &Opener, me: &Opener) -> bool {
     let proc = Path::new("/proc");
-    opener.host == gethostname::gethostname().to_string_lossy()
+    opener.host == me.host
         && proc.join("self").exists()
         && !proc.join(opener.pid.to_string()).exists()
 }
@@ -379,6 +387,35 @@ mod tests {
         assert_eq!(id(claim("job", 0, 2, 3600)), 2);
         // Rank 1 of a launch with another world size: never the old one either.
         assert_eq!(id(claim("job", 1, 3, 3600)), 3);
+    }
+
+    /// The pid of a process of this host that has ended.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn on_one_host_a_gone_first_claimant_started_seconds_earlier_was_another_launch() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let exp = tmp.path().join("exp");
+        let id = |claim: Claim| allocate_call(&exp, &claim, 0).unwrap().0;
+        let gone = |rank, started_s| Claim {
+            pid: dead_pid(),
+            ..claim("job", rank, 2, started_s)
+        };
+        // Started, claimed call 0 as rank 0 of two, stopped; started again 30 s later.
+        assert_eq!(id(gone(0, 0)), 1);
+        assert_eq!(id(claim("job", 1, 2, 30)), 2);
+        assert_eq!(id(claim("job", 0, 2, 30)), 2);
+        // Rank 0 already ended, its rank 1 started with it: the same launch.
+        assert_eq!(id(gone(0, 100)), 3);
+        assert_eq!(id(claim("job", 1, 2, 101)), 3);
     }
 
     #[test]
