@@ -481,7 +481,17 @@ fn a_kill_during_a_checkpoint_write_always_resumes_a_consistent_checkpoint() {
             assert!(waiting.elapsed() < Duration::from_secs(60), "no checkpoint");
             std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(kill * 7));
+        if kill % 2 == 0 {
+            // Half the kills wait for a checkpoint file under way, then land a few
+            // milliseconds into it, whatever the machine's speed.
+            while temporary_files(&dir) == 0 {
+                assert!(waiting.elapsed() < Duration::from_secs(60), "no checkpoint");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(kill % 10 * 2));
+        } else {
+            std::thread::sleep(Duration::from_millis(kill * 7));
+        }
         first.kill().unwrap();
         first.wait().unwrap();
         mid_write += usize::from(temporary_files(&dir) > 0);
