@@ -78,10 +78,33 @@ pub fn image<T: ToImage + ?Sized>(run: &RunState, site: &Site, step: u64, value:
     }
 }
 
+/// Copies an artifact into the run. What is refused (a special file, the runs root, an
+/// unreadable entry, a link whose target stays outside) is counted under
+/// `artifact <name>` in the run's problems and logged once per site; the run goes on.
 pub fn artifact<T: Artifact + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
+    let key = format!("artifact {}", site.name());
+    let first_time = !run.problems().snapshot().sites.contains_key(&key);
     match crate::artifact::copy(run.dir(), site.name(), run.rank(), value.path()) {
-        Ok(copy) => run.push(name(site), step, Value::Artifact(copy)),
-        Err(e) => tracing::error!("labbook could not record artifact `{}`: {e}", site.name()),
+        Ok(copy) => {
+            for refused in &copy.refused {
+                run.problems().site(&key, 1, refused);
+            }
+            if let (true, Some(first)) = (first_time, copy.refused.first()) {
+                tracing::warn!(
+                    "labbook left {} entr{} out of artifact `{}`: {first}",
+                    copy.refused.len(),
+                    if copy.refused.len() == 1 { "y" } else { "ies" },
+                    site.name()
+                );
+            }
+            run.push(name(site), step, Value::Artifact(copy.target))
+        }
+        Err(e) => {
+            run.problems().site(&key, 1, &e);
+            if first_time {
+                tracing::error!("labbook could not record artifact `{}`: {e}", site.name());
+            }
+        }
     }
 }
 
