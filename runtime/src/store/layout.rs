@@ -10,7 +10,8 @@
 //!     params.json              the `param` sites, by name
 //!     text/<name>.jsonl        one text a line: {"step":…,"value":"…","time":…}
 //!     histograms/<name>.jsonl  one summary a line: {"step":…,"value":{min,max,…,buckets},"time":…}
-//!     checkpoints/             step-<step>.<ext> + .json sidecars, last.<ext>
+//!     checkpoints/<name>/      per checkpoint site: step-<step>.<ext> + step-<step>.meta.json
+//!                              sidecars, last.<ext> (`.rank<r>` before the extension on rank r)
 //!     artifacts/  logs/
 //! ```
 //!
