@@ -460,8 +460,8 @@ fn a_run_is_mirrored_to_the_server_while_it_trains() {
             "artifacts": {
                 "params/notes.txt": "n".repeat(7000),
                 "artifacts/inputs/inputs/notes.txt": "lr sweep",
-                "checkpoints/step-0000000003.json": std::fs::read_to_string(
-                    dir.join("checkpoints/step-0000000003.json")).unwrap(),
+                "checkpoints/model/step-0000000003.json": std::fs::read_to_string(
+                    dir.join("checkpoints/model/step-0000000003.json")).unwrap(),
                 "text/note.jsonl": std::fs::read_to_string(dir.join("text/note.jsonl")).unwrap(),
                 "histograms/weights.jsonl": null,
             },
