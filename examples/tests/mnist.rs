@@ -96,10 +96,10 @@ fn trains_on_idx_files_and_records_the_run() {
     );
     for epoch in 0..2 {
         assert!(dir
-            .join(format!("checkpoints/step-{epoch:010}.safetensors"))
+            .join(format!("checkpoints/model/step-{epoch:010}.safetensors"))
             .exists());
     }
-    assert!(dir.join("checkpoints/last.safetensors").exists());
+    assert!(dir.join("checkpoints/model/last.safetensors").exists());
 }
 
 /// The run id of a run directory `…/mnist/<id>`.
@@ -138,7 +138,7 @@ fn resume_continues_every_stream_and_keeps_the_last_three_checkpoints() {
     let kept: Vec<bool> = (0..4)
         .map(|epoch| {
             first
-                .join(format!("checkpoints/step-{epoch:010}.safetensors"))
+                .join(format!("checkpoints/model/step-{epoch:010}.safetensors"))
                 .exists()
         })
         .collect();
@@ -168,7 +168,9 @@ fn a_run_killed_mid_epoch_resumes_without_duplicate_or_missing_steps() {
     let started = std::time::Instant::now();
     // Kill it once epoch 1 is under way: its first checkpoint exists and points follow it.
     loop {
-        let checkpointed = dir.join("checkpoints/step-0000000000.meta.json").exists();
+        let checkpointed = dir
+            .join("checkpoints/model/step-0000000000.meta.json")
+            .exists();
         let past = std::fs::read_to_string(dir.join("metrics/train_loss.jsonl"))
             .is_ok_and(|s| s.contains("\"step\":300,"));
         if checkpointed && past {
