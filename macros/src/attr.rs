@@ -255,6 +255,72 @@ pub fn progress_name(attr: &Attribute) -> syn::Result<Option<LitStr>> {
     }
 }
 
+/// Parses `#[config]` or `#[config(public = ["field", "nested.field"])]`: the fields whose
+/// secret-looking names are kept visible in the recorded config.
+pub fn config_public(attr: &Attribute, errors: &mut Errors) -> Vec<LitStr> {
+    const USAGE: &str = "`#[config(public = [\"field\", ...])]`";
+    let mut public: Vec<LitStr> = Vec::new();
+    match &attr.meta {
+        syn::Meta::Path(_) => return public,
+        syn::Meta::NameValue(meta) => {
+            errors.at(
+                meta.eq_token.span,
+                format_args!("`#[config]` takes its options in parentheses: {USAGE}"),
+            );
+            return public;
+        }
+        syn::Meta::List(_) => {}
+    }
+    let mut seen = false;
+    let parsed = attr.parse_nested_meta(|meta| {
+        if !meta.path.is_ident("public") {
+            return Err(meta.error(format_args!(
+                "unknown option in `#[config]`; expected {USAGE}"
+            )));
+        }
+        let key = meta.path.span();
+        let value: syn::Expr = meta.value()?.parse()?;
+        if std::mem::replace(&mut seen, true) {
+            errors.at(key, "duplicate option `public` in `#[config]`");
+        }
+        let syn::Expr::Array(list) = value else {
+            errors.at(
+                value.span(),
+                format_args!("`public` takes a list of field names: {USAGE}"),
+            );
+            return Ok(());
+        };
+        for item in list.elems {
+            match item {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(field),
+                    ..
+                }) => {
+                    if field.value().trim().is_empty() {
+                        errors.at(field.span(), "a `public` field name cannot be empty");
+                    } else if public.iter().any(|f| f.value() == field.value()) {
+                        errors.at(
+                            field.span(),
+                            format_args!("`{}` is listed twice in `public`", field.value()),
+                        );
+                    } else {
+                        public.push(field);
+                    }
+                }
+                other => errors.at(
+                    other.span(),
+                    "`public` lists field names as string literals, like `public = [\"eos_token\"]` or `[\"tokenizer.eos_token\"]`",
+                ),
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = parsed {
+        errors.push(e);
+    }
+    public
+}
+
 /// Whether `attr` is `#[config]` on an experiment argument.
 pub fn is_config(attr: &Attribute) -> bool {
     is_named(attr, "config")
@@ -291,6 +357,33 @@ mod tests {
         assert!(args.step.is_some());
         assert!(matches!(args.ranks, Some(Ranks::List(ref ranks)) if ranks == &[0, 2]));
         assert_eq!(args.name.unwrap().value(), "train/loss");
+    }
+
+    #[test]
+    fn config_public_fields_are_string_literals() {
+        let parse = |attr: Attribute| {
+            let mut errors = Errors::default();
+            let public = config_public(&attr, &mut errors);
+            let public: Vec<String> = public.iter().map(LitStr::value).collect();
+            (public, errors.messages())
+        };
+        assert_eq!(parse(parse_quote!(#[config])), (vec![], vec![]));
+        assert_eq!(
+            parse(parse_quote!(#[config(public = ["eos_token", "db.auth"])])),
+            (vec!["eos_token".to_owned(), "db.auth".to_owned()], vec![])
+        );
+        let (_, messages) = parse(parse_quote!(#[config(public = [eos_token, "a", "a", ""])]));
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        let (_, messages) = parse(parse_quote!(#[config(private = ["a"])]));
+        assert!(
+            messages[0].starts_with("unknown option in `#[config]`"),
+            "{messages:?}"
+        );
+        let (_, messages) = parse(parse_quote!(#[config(public = "a")]));
+        assert!(
+            messages[0].starts_with("`public` takes a list"),
+            "{messages:?}"
+        );
     }
 
     #[test]

@@ -143,7 +143,8 @@ fn wrap(
             } else {
                 quote_spanned!(ident.span()=> &#ident)
             };
-            quote!(::core::option::Option::Some(#call(#value)))
+            let public = &config.public;
+            quote!(::core::option::Option::Some(#call(#value, &[#(#public),*])))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -327,6 +328,8 @@ struct ConfigArg {
     attr_span: Span,
     /// Whether the argument is a reference, so that the config is the value behind it.
     is_reference: bool,
+    /// `public = [...]`: fields recorded as they are even when their names look secret.
+    public: Vec<syn::LitStr>,
 }
 
 /// Finds the `#[config]` argument, strips the attribute, and returns its binding.
@@ -342,6 +345,7 @@ fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<ConfigArg> 
         *attrs = rest;
         let Some(first) = found.first() else { continue };
         let span = attr::path_span(first);
+        let public = attr::config_public(first, errors);
         match pat {
             _ if config.is_some() => errors.at(span, "only one argument can be `#[config]`"),
             Some(Pat::Ident(ident)) => {
@@ -349,6 +353,7 @@ fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<ConfigArg> 
                     ident: ident.ident.clone(),
                     attr_span: span,
                     is_reference: matches!(ty, Some(Type::Reference(_))),
+                    public,
                 })
             }
             Some(Pat::Type(typed)) => errors.at(typed.span(), "`#[config]` needs a named argument"),

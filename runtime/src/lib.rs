@@ -49,6 +49,7 @@ mod name;
 pub mod problems;
 pub mod progress;
 mod record;
+pub mod redact;
 mod run;
 pub mod store;
 #[cfg(feature = "dfdx")]

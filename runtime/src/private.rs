@@ -29,11 +29,15 @@ pub fn site(run: &RunState, index: u32, name: &'static str, every: u64, ranks: R
     site
 }
 
-pub fn config<C: Config + ?Sized>(config: &C) -> serde_json::Value {
-    config.to_json().unwrap_or_else(|e| {
+/// The `#[config]` argument as JSON, with secret-named fields redacted (all but those
+/// `#[config(public = [...])]` lists) before any file or backend sees it.
+pub fn config<C: Config + ?Sized>(config: &C, public: &[&str]) -> serde_json::Value {
+    let mut value = config.to_json().unwrap_or_else(|e| {
         tracing::error!("labbook could not serialise the #[config] argument: {e}");
         serde_json::Value::Null
-    })
+    });
+    crate::redact::config(&mut value, public);
+    value
 }
 
 pub fn catch<T>(body: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
@@ -58,7 +62,10 @@ pub fn text<T: Text + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T)
 
 pub fn param<T: Param + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
     match value.to_json() {
-        Ok(json) => run.push(name(site), step, Value::Param(json)),
+        Ok(json) => {
+            let json = crate::redact::param(site.name(), json);
+            run.push(name(site), step, Value::Param(json))
+        }
         Err(e) => tracing::error!("labbook could not record param `{}`: {e}", site.name()),
     }
 }

@@ -1,6 +1,7 @@
 //! `metadata/info.json`: what a run was, where it ran, and how it ended. Secrets never get
 //! in: there is no environment dump, and command-line values that look like credentials are
-//! replaced by `<redacted>`.
+//! replaced by `<redacted>` ([`crate::redact`]); an argument that is not UTF-8 is kept
+//! lossily rather than stopping the run.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::launcher::Launch;
 use crate::problems::Problems;
+use crate::redact;
 
 /// Where a run is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +136,7 @@ impl Info {
             duration_s: None,
             function: function.to_owned(),
             source_file: file.to_owned(),
-            command: redact(std::env::args()),
+            command: redact::command_line(std::env::args_os()),
             executable: std::env::current_exe()
                 .ok()
                 .map(|p| p.display().to_string()),
@@ -269,90 +271,9 @@ fn git(dir: &Path) -> Option<Git> {
     Some(Git { commit, dirty })
 }
 
-/// Words that mark a command-line option or assignment as a credential.
-const SECRET_WORDS: [&str; 8] = [
-    "token",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "auth",
-    "credential",
-    "pwd",
-];
-const REDACTED: &str = "<redacted>";
-
-/// The command line with credentials replaced: `--api-key=x`, `--token x`, `PASSWORD=x`
-/// and `https://user:pass@host` all lose their secret part.
-pub(crate) fn redact(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let is_secret = |key: &str| {
-        let key = key.to_ascii_lowercase();
-        SECRET_WORDS.iter().any(|w| key.contains(w))
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut hide_next = false;
-    for arg in args {
-        if std::mem::take(&mut hide_next) && !arg.starts_with('-') {
-            out.push(REDACTED.to_owned());
-            continue;
-        }
-        if let Some((key, _)) = arg.split_once('=').filter(|(key, _)| is_secret(key)) {
-            out.push(format!("{key}={REDACTED}"));
-        } else if arg.starts_with('-') && is_secret(&arg) {
-            hide_next = true;
-            out.push(arg);
-        } else {
-            out.push(redact_url(&arg));
-        }
-    }
-    out
-}
-
-/// `scheme://user:pass@host` → `scheme://<redacted>@host`.
-fn redact_url(arg: &str) -> String {
-    if let Some((scheme, rest)) = arg.split_once("://") {
-        if let Some((userinfo, host)) = rest.split_once('@') {
-            if !userinfo.contains('/') {
-                return format!("{scheme}://{REDACTED}@{host}");
-            }
-        }
-    }
-    arg.to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        redact(list.iter().map(|s| s.to_string()))
-    }
-
-    #[test]
-    fn credentials_never_reach_the_command_line_record() {
-        let out = args(&[
-            "train",
-            "--lr",
-            "0.1",
-            "--api-key=abc",
-            "--token",
-            "xyz",
-            "WANDB_API_KEY=k",
-            "--uri",
-            "https://bob:hunter2@mlflow.example/x",
-            "--password",
-            "--epochs",
-            "3",
-        ]);
-        let joined = out.join(" ");
-        for secret in ["abc", "xyz", "WANDB_API_KEY=k", "hunter2", "bob"] {
-            assert!(!joined.contains(secret), "{secret} in {joined}");
-        }
-        assert!(
-            joined.contains("--lr 0.1") && joined.contains("--epochs 3"),
-            "{joined}"
-        );
-    }
 
     #[cfg(target_os = "linux")]
     #[test]
