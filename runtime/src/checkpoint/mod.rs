@@ -129,6 +129,9 @@ pub fn sidecars(dir: &Path) -> Vec<(String, Sidecar)> {
         let Some(stem) = relative.strip_suffix(&suffix) else {
             return;
         };
+        if stem.contains(".tmp.") {
+            return;
+        }
         if let Some(sidecar) = fs::read(path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
