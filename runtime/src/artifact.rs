@@ -144,6 +144,9 @@ impl Guard {
         if self.root.as_deref() == Some(dir) {
             return Some("is the runs root (LABBOOK_DIR)");
         }
+        if self.run.as_deref() == Some(dir) {
+            return Some("is this run's own directory");
+        }
         let inside_root = self
             .root
             .as_deref()

@@ -247,12 +247,14 @@ fn the_runs_root_is_never_copied_into_itself() {
     }
 }
 
+/// Every regular file under `dir` (links are not followed).
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
             walk(&entry.path(), files);
-        } else {
+        } else if kind.is_file() {
             files.push(entry.path());
         }
     }
@@ -325,6 +327,27 @@ fn secrets_in_the_config_and_params_reach_no_file() {
     let mut files = Vec::new();
     walk(&run, &mut files);
     assert!(files.len() >= 3, "{files:?}");
+    // With their features on, the files of the other backends are searched too, and the
+    // config reached them redacted.
+    for (on, written) in [
+        (cfg!(feature = "wandb"), "wandb"),
+        (cfg!(feature = "tensorboard"), "tensorboard"),
+        (cfg!(feature = "prov"), "prov.json"),
+    ] {
+        let theirs: Vec<_> = files
+            .iter()
+            .filter(|f| f.starts_with(run.join(written)))
+            .collect();
+        assert!(!on || !theirs.is_empty(), "no {written} in {files:?}");
+        let redacted = theirs.iter().any(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            bytes.windows(10).any(|w| w == b"<redacted>")
+        });
+        assert!(
+            !on || redacted,
+            "the {written} files hold no redacted config"
+        );
+    }
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         for secret in SECRETS {

@@ -171,12 +171,14 @@ fn credentials_on_the_command_line_reach_no_file(store: &Path) {
     }
 }
 
+/// Every regular file under `dir` (links are not followed).
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
             walk(&entry.path(), files);
-        } else {
+        } else if kind.is_file() {
             files.push(entry.path());
         }
     }
