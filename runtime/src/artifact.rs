@@ -199,11 +199,15 @@ impl Walk {
                 let canonical = canonical.join(&name);
                 if let Some(why) = self.guard.refuses(&canonical) {
                     self.left_out(&shown, format_args!("{why}"));
-                } else if let Err(e) = self.dir(&path, &canonical, &dest, &shown) {
+                } else if let Err(e) =
+                    unlink(&dest, false).and_then(|()| self.dir(&path, &canonical, &dest, &shown))
+                {
                     self.left_out(&shown, format_args!("cannot be copied: {e}"));
                 }
             } else if kind.is_file() {
-                if let Err(e) = fs::copy(&path, &dest) {
+                if let Err(e) = unlink(&dest, false).and_then(|()| {
+                    fs::copy(&path, &dest).map_err(Error::io("cannot copy into", &dest))
+                }) {
                     self.left_out(&shown, format_args!("cannot be copied: {e}"));
                 }
             } else {
@@ -227,7 +231,11 @@ impl Walk {
         };
         #[cfg(unix)]
         {
-            if let Err(e) = std::os::unix::fs::symlink(&points_to, dest) {
+            let made = unlink(dest, true).and_then(|()| {
+                std::os::unix::fs::symlink(&points_to, dest)
+                    .map_err(Error::io("cannot create the link", dest))
+            });
+            if let Err(e) = made {
                 return self.left_out(shown, format_args!("cannot be recreated as a link: {e}"));
             }
             if leaves(shown, &points_to) {
@@ -252,6 +260,18 @@ impl Walk {
     fn left_out(&mut self, shown: &Path, why: std::fmt::Arguments<'_>) {
         self.refused
             .push(format!("`{}` was left out: it {why}", shown.display()));
+    }
+}
+
+/// Removes what an earlier copy of the same artifact left at `dest` that would be written
+/// through or be in the way: a link (never followed, so nothing outside the run is
+/// overwritten), and with `files` also a plain file.
+fn unlink(dest: &Path, files: bool) -> Result<()> {
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() || (files && meta.is_file()) => {
+            fs::remove_file(dest).map_err(Error::io("cannot replace", dest))
+        }
+        _ => Ok(()),
     }
 }
 
