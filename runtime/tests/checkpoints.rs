@@ -353,6 +353,34 @@ fn a_torn_checkpoint_is_skipped_for_the_one_before_it_and_counted() {
     );
 }
 
+#[test]
+fn a_torn_last_file_is_never_loaded() {
+    store();
+    let dir = killed_after(2);
+    // A copy of the newest checkpoint cut short, as an in-place copy killed midway leaves.
+    let last = dir.join("checkpoints/model/last.json");
+    let whole = std::fs::read(&last).unwrap();
+    std::fs::remove_file(&last).unwrap();
+    std::fs::write(&last, &whole[..whole.len() / 3]).unwrap();
+    resume_killed(&dir, 1);
+    let restored = labbook::store::jsonl::read_texts(&dir.join("text/restored.jsonl"))
+        .unwrap()
+        .points;
+    assert_eq!(restored, [(0, "2".to_owned())], "step 2 itself is whole");
+    assert_eq!(steps(&dir, "loss"), [0, 1, 2, 3]);
+    let info = support::json(&dir.join("metadata/info.json"));
+    assert!(
+        info.get("problems")
+            .is_none_or(|p| p.get("sites").is_none()),
+        "{info:#}"
+    );
+    let last: Vec<u64> = serde_json::from_slice(&std::fs::read(&last).unwrap()).unwrap();
+    assert!(
+        last.iter().all(|&v| v == 3),
+        "last is the newest checkpoint again"
+    );
+}
+
 /// Runs `killed` in-process until it stops after `step`; returns its run directory.
 fn killed_after(step: u64) -> PathBuf {
     let payload = std::panic::catch_unwind(|| killed(None, None, Some(step))).unwrap_err();
