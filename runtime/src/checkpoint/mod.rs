@@ -108,6 +108,11 @@ pub struct Sidecar {
     /// The CRC-32C of the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crc32c: Option<u32>,
+    /// The sites further down the function that were due to fire right after this
+    /// checkpoint (they ran since the site's previous checkpoint and their countdown was at
+    /// zero), by index; a checkpoint site among them means this checkpoint is half a pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_after: Option<BTreeMap<u32, String>>,
 }
 
 fn one() -> usize {

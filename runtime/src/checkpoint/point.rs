@@ -2,9 +2,11 @@
 //!
 //! The rule, per rank: a resumed run continues from the newest checkpoint that is a *resume
 //! point* and whose files all verify. A checkpoint is a resume point unless another
-//! checkpoint site further down the function was due to save next (its countdown was at
-//! zero): `model` saved and `optimizer` about to save in the same pass is half a pass, so
-//! resuming waits for the `optimizer` checkpoint, or goes back to the pass before. At a
+//! checkpoint site further down the function was due to save in the same pass: its
+//! countdown was at zero and it had run since the site's previous checkpoint (the sidecar
+//! records these as `due_after`). `model` saved and `optimizer` about to save is half a
+//! pass, so resuming waits for the `optimizer` checkpoint, or goes back to the pass
+//! before; a site that saves less often, or only under an `if`, holds nothing back. At a
 //! resume point every site's *current* checkpoint (the last one it saved before that
 //! moment) is what `restore` loads, so the model and the optimizer always come from the same
 //! moment, and the streams and counters are rolled back to that moment too.
@@ -59,12 +61,15 @@ impl<'a> History<'a> {
                 return false;
             };
             let index = self.saved[newest].sidecar.index;
-            *name != at.name
-                && index > at.index
-                && at
+            let due = match &at.due_after {
+                Some(due) => due.get(&index).is_some_and(|n| n == name),
+                // Saved before sidecars said which sites were due: the countdown alone.
+                None => at
                     .sites
                     .get(&index)
-                    .is_some_and(|(n, c)| n == name && c.countdown == 0)
+                    .is_some_and(|(n, c)| n == name && c.countdown == 0),
+            };
+            *name != at.name && index > at.index && due
         })
     }
 
@@ -152,6 +157,7 @@ mod tests {
                 keep: 1,
                 size: 0,
                 crc32c: None,
+                due_after: None,
             },
         }
     }
@@ -215,6 +221,37 @@ mod tests {
             )
         );
         assert_eq!(points.len(), 2, "model at 1 was half a pass: {points:?}");
+    }
+
+    #[test]
+    fn a_site_saved_only_under_an_if_holds_nothing_back() {
+        // `if epoch % 10 == 0 { optimizer }`: its countdown stays at zero, but after the
+        // first pass it no longer runs between two model checkpoints.
+        let due = |due: bool| -> Option<BTreeMap<u32, String>> {
+            Some(
+                due.then(|| (1, "optimizer".to_owned()))
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        let mut history_of = vec![
+            checkpoint(1, "model", 0, 0, [(0, 1), (0, 0)]),
+            checkpoint(2, "optimizer", 1, 0, [(0, 1), (0, 1)]),
+            checkpoint(3, "model", 0, 1, [(0, 2), (0, 1)]),
+            checkpoint(4, "model", 0, 2, [(0, 3), (0, 1)]),
+        ];
+        for (position, due_now) in [(0, true), (2, true), (3, false)] {
+            history_of[position].sidecar.due_after = due(due_now);
+        }
+        let history = History::new(&history_of);
+        assert_eq!(
+            steps(&history)[0],
+            (
+                "model".to_owned(),
+                2,
+                vec![("model".to_owned(), 2), ("optimizer".to_owned(), 0)]
+            )
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! copy where the file system has no hard links). A checkpoint exists once its sidecar
 //! does; a file without one is never loaded.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -61,13 +61,12 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
         }
     };
     files::sync_folder(&folder).map_err(Error::io("cannot write", &folder))?;
-    let sequence = files::saved(dir)
-        .iter()
+    let mine: Vec<Saved> = files::saved(dir)
+        .into_iter()
         .filter(|s| s.sidecar.rank == rank)
-        .map(|s| s.sidecar.sequence)
-        .max()
-        .unwrap_or(0)
-        + 1;
+        .collect();
+    let sequence = mine.iter().map(|s| s.sidecar.sequence).max().unwrap_or(0) + 1;
+    let previous = mine.iter().rev().find(|s| s.sidecar.name == name);
     let relative = file.strip_prefix(dir).unwrap_or(&file);
     let sidecar = Sidecar {
         run: saving.run.clone(),
@@ -91,6 +90,7 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
         keep: saving.keep.max(1),
         size,
         crc32c: Some(crc),
+        due_after: Some(due_after(saving, previous)),
     };
     let mut bytes = serde_json::to_vec_pretty(&sidecar).map_err(|e| Error::InvalidValue {
         name: format!("checkpoint {name}"),
@@ -103,6 +103,22 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
     files::link_durably(&file, &last).map_err(Error::io("cannot write", &last))?;
     prune(dir, rank);
     Ok(file)
+}
+
+/// The sites further down the function than the checkpoint site that fire on their next
+/// run and have run since the site's `previous` checkpoint: those due in this same pass.
+fn due_after(saving: &Saving<'_>, previous: Option<&Saved>) -> BTreeMap<u32, String> {
+    saving
+        .sites
+        .iter()
+        .filter(|s| s.index() > saving.site.index() && s.counter().countdown == 0)
+        .filter(|s| {
+            previous.is_none_or(|p| {
+                p.sidecar.sites.get(&s.index()).map(|(_, c)| *c) != Some(s.counter())
+            })
+        })
+        .map(|s| (s.index(), s.name().to_owned()))
+        .collect()
 }
 
 /// Creates a site's folder and makes the new folders durable.
