@@ -202,6 +202,8 @@ const TEST: &[Step] = &[
             "--lib",
             "--test",
             "tensorboard",
+            "--test",
+            "bad_input",
         ],
     ),
     verified(
@@ -215,6 +217,8 @@ const TEST: &[Step] = &[
             "--lib",
             "--test",
             "wandb",
+            "--test",
+            "bad_input",
         ],
     ),
     verified(
@@ -228,6 +232,8 @@ const TEST: &[Step] = &[
             "--lib",
             "--test",
             "prov",
+            "--test",
+            "bad_input",
         ],
     ),
 ];

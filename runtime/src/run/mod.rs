@@ -239,7 +239,7 @@ impl Run {
         self.log(name, 0, || {
             value
                 .to_json()
-                .map(Value::Param)
+                .map(|json| Value::Param(crate::redact::param(name, json)))
                 .map_err(|e| Error::InvalidValue {
                     name: name.into(),
                     reason: e.to_string(),
