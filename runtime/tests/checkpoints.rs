@@ -381,6 +381,56 @@ fn a_torn_last_file_is_never_loaded() {
     );
 }
 
+#[test]
+fn a_run_none_of_whose_checkpoints_verifies_is_refused_with_a_clear_error() {
+    store();
+    let dir = killed_after(1);
+    for step in 0..2 {
+        let file = dir.join(format!("checkpoints/model/step-{step:010}.json"));
+        std::fs::write(&file, b"[1, 2").unwrap();
+    }
+    let payload = std::panic::catch_unwind(|| resume_killed(&dir, 1)).unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("none of its 2 checkpoint(s) can be resumed from")
+            && message.contains("step-0000000001.json does not match its sidecar")
+            && message.contains("start a new run instead"),
+        "{message}"
+    );
+}
+
+/// A checkpoint JSON cannot hold: a map whose keys are not strings.
+#[experiment(name = "unsaveable")]
+fn unsaveable() -> PathBuf {
+    let mut pairs = std::collections::BTreeMap::new();
+    pairs.insert((1, 2), 3);
+    #[log(checkpoint)]
+    &pairs;
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_saved_is_counted_in_the_run_problems() {
+    store();
+    let dir = unsaveable();
+    let info = support::json(&dir.join("metadata/info.json"));
+    let problem = &info["problems"]["sites"]["checkpoint pairs"];
+    assert_eq!(problem["lost"], 1, "{info:#}");
+    assert!(
+        problem["error"].as_str().is_some_and(
+            |e| e.starts_with("step 0 was not saved: ") && e.contains("key must be a string")
+        ),
+        "{problem}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.join("checkpoints/pairs"))
+        .unwrap()
+        .collect();
+    assert!(
+        left.is_empty(),
+        "no half-written file is left behind: {left:?}"
+    );
+}
+
 /// Runs `killed` in-process until it stops after `step`; returns its run directory.
 fn killed_after(step: u64) -> PathBuf {
     let payload = std::panic::catch_unwind(|| killed(None, None, Some(step))).unwrap_err();

@@ -213,7 +213,7 @@ fn choose(
         });
         if let Some((s, error)) = bad {
             tracing::warn!(
-                "labbook cannot resume from checkpoint {}: {error}; trying the one before it",
+                "labbook cannot resume from checkpoint {}: {error}; skipping it",
                 at.sidecar.file
             );
             problems.push((
