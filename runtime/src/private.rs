@@ -148,6 +148,14 @@ pub fn checkpoint<F, T: Checkpoint<F> + ?Sized>(
     }
 }
 
+/// Fault injection for labbook's own durability tests: stops the run's writer thread as a
+/// bug in it would, so that tests can show the training thread never waits on it.
+pub fn crash_writer(run: &crate::run::Run) {
+    if let Some(state) = run.state() {
+        state.crash_writer();
+    }
+}
+
 /// Wraps the iterator of a `#[progress]` loop; `sites` are the metric sites inside it.
 pub fn progress<'a, I: IntoIterator>(
     run: &RunState,
