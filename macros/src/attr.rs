@@ -1,69 +1,121 @@
-//! Parsing of `#[experiment(...)]` and `#[log(...)]` arguments.
+//! Parsing of `#[experiment(...)]`, `#[log(...)]`, `#[progress(...)]` and `#[config(...)]`
+//! arguments. Each key is declared once in [`kw`]; each option is set through [`Attr`],
+//! which refuses a second one and keeps the key's span.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
+use syn::spanned::Spanned as _;
 use syn::{Attribute, Ident, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks};
+use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks, Spanned};
+
+/// The keys of every labbook attribute (`crate` is Rust's own keyword, `Token![crate]`).
+pub mod kw {
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(ranks);
+    syn::custom_keyword!(resume);
+    syn::custom_keyword!(every);
+    syn::custom_keyword!(step);
+    syn::custom_keyword!(keep);
+    syn::custom_keyword!(public);
+    syn::custom_keyword!(all);
+}
 
 const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `crate`";
 const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
 
-/// Parses `name = "...", ranks = ..., crate = path`.
+/// One option of one attribute while it is parsed: set at most once.
+pub struct Attr<T> {
+    key: &'static str,
+    attribute: &'static str,
+    value: Option<Spanned<T>>,
+}
+
+impl<T> Attr<T> {
+    /// The option `key` of `#[attribute(...)]`.
+    pub fn new(attribute: &'static str, key: &'static str) -> Self {
+        Attr {
+            key,
+            attribute,
+            value: None,
+        }
+    }
+
+    /// Sets the option from the key at `span`; a second one is reported there, and the
+    /// later value is kept.
+    pub fn set(&mut self, span: Span, value: T, errors: &mut Errors) {
+        if self.value.replace(Spanned::new(value, span)).is_some() {
+            errors.at(
+                span,
+                format_args!("duplicate option `{}` in `#[{}]`", self.key, self.attribute),
+            );
+        }
+    }
+
+    pub fn get(self) -> Option<Spanned<T>> {
+        self.value
+    }
+}
+
+/// Parses the key `K` and the `=` after it, when the input starts with that key.
+fn key<K: Parse + syn::token::Token + syn::spanned::Spanned>(
+    input: ParseStream<'_>,
+) -> syn::Result<Option<Span>> {
+    if !K::peek(input.cursor()) {
+        return Ok(None);
+    }
+    let key: K = input.parse()?;
+    input.parse::<Token![=]>()?;
+    Ok(Some(key.span()))
+}
+
+/// Whether a path parsed by `parse_nested_meta` is the key `K`.
+fn is_key<K: Parse>(path: &syn::Path) -> bool {
+    syn::parse2::<K>(path.to_token_stream()).is_ok()
+}
+
+/// Parses `name = "...", ranks = ..., resume = expr, crate = path`.
 pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> ExperimentArgs {
     let parser = |input: ParseStream<'_>| {
-        let mut args = ExperimentArgs::default();
+        let mut name = Attr::new("experiment", "name");
+        let mut ranks = Attr::new("experiment", "ranks");
+        let mut resume = Attr::new("experiment", "resume");
+        let mut krate = Attr::new("experiment", "crate");
         while !input.is_empty() {
-            if input.peek(Token![crate]) {
-                let key: Token![crate] = input.parse()?;
-                input.parse::<Token![=]>()?;
-                let path = input.parse()?;
-                if args.krate.replace(path).is_some() {
-                    errors.at(key.span, "duplicate option `crate` in `#[experiment]`");
-                }
+            if let Some(span) = key::<Token![crate]>(input)? {
+                krate.set(span, input.parse()?, errors);
+            } else if let Some(span) = key::<kw::name>(input)? {
+                name.set(span, input.parse()?, errors);
+            } else if let Some(span) = key::<kw::ranks>(input)? {
+                ranks.set(span, self::ranks(input)?, errors);
+            } else if let Some(span) = key::<kw::resume>(input)? {
+                resume.set(span, input.parse()?, errors);
             } else {
                 let key = Ident::parse_any(input)?;
                 input.parse::<Token![=]>()?;
-                match key.to_string().as_str() {
-                    "name" => {
-                        let name: LitStr = input.parse()?;
-                        if args.name.replace(name).is_some() {
-                            errors.at(key.span(), "duplicate option `name` in `#[experiment]`");
-                        }
-                    }
-                    "ranks" => {
-                        let ranks = ranks(input)?;
-                        if args.ranks.replace(ranks).is_some() {
-                            errors.at(key.span(), "duplicate option `ranks` in `#[experiment]`");
-                        }
-                    }
-                    "resume" => {
-                        let resume = input.parse()?;
-                        if args.resume.replace(resume).is_some() {
-                            errors.at(key.span(), "duplicate option `resume` in `#[experiment]`");
-                        }
-                    }
-                    other => {
-                        errors.at(
-                            key.span(),
-                            format_args!(
-                                "unknown option `{other}` in `#[experiment]`; expected one of {EXPERIMENT_OPTIONS}"
-                            ),
-                        );
-                        input.parse::<syn::Expr>()?;
-                    }
-                }
+                errors.at(
+                    key.span(),
+                    format_args!(
+                        "unknown option `{key}` in `#[experiment]`; expected one of {EXPERIMENT_OPTIONS}"
+                    ),
+                );
+                input.parse::<syn::Expr>()?;
             }
             if input.is_empty() {
                 break;
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(args)
+        Ok(ExperimentArgs {
+            name: name.get(),
+            ranks: ranks.get(),
+            resume: resume.get(),
+            krate: krate.get(),
+        })
     };
     match parser.parse2(tokens) {
         Ok(args) => args,
@@ -124,72 +176,71 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
             ),
         );
     }
-    let mut args = LogArgs {
-        kind: kind.unwrap_or(Kind::Metric),
-        kind_span: kind_ident.span(),
-        every: None,
-        step: None,
-        name: None,
-        ranks: None,
-        keep: None,
-    };
+    let mut every = Attr::new("log", "every");
+    let mut step = Attr::new("log", "step");
+    let mut name = Attr::new("log", "name");
+    let mut ranks = Attr::new("log", "ranks");
+    let mut keep = Attr::new("log", "keep");
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
         if input.is_empty() {
             break;
         }
-        let key = Ident::parse_any(input)?;
-        input.parse::<Token![=]>()?;
-        let duplicate = match key.to_string().as_str() {
-            "every" => {
-                let every = match input.parse::<syn::Expr>()? {
-                    syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Int(lit),
-                        ..
-                    }) => {
-                        let value: u64 = lit.base10_parse()?;
-                        if value == 0 {
-                            errors.at(
-                                lit.span(),
-                                "`every` must be at least 1: `every = 1` logs every time the site runs",
-                            );
-                        }
-                        Every::Literal(value.max(1))
-                    }
-                    syn::Expr::Path(path) => Every::Const(path),
-                    other => {
-                        errors.at(
-                            other.span(),
-                            "`every` takes a positive integer literal or a `u64` constant, like `every = 10` or `every = LOG_EVERY`",
-                        );
-                        Every::Literal(1)
-                    }
-                };
-                args.every.replace((every, key.span())).is_some()
-            }
-            "step" => args.step.replace((input.parse()?, key.span())).is_some(),
-            "name" => args.name.replace(input.parse()?).is_some(),
-            "ranks" => args.ranks.replace(ranks(input)?).is_some(),
-            "keep" => args.keep.replace((input.parse()?, key.span())).is_some(),
-            other => {
-                errors.at(
-                    key.span(),
-                    format_args!(
-                        "unknown option `{other}` in `#[log]`; expected one of {LOG_OPTIONS}"
-                    ),
-                );
-                input.parse::<syn::Expr>()?;
-                false
-            }
-        };
-        if duplicate {
+        if let Some(span) = key::<kw::every>(input)? {
+            every.set(span, every_value(input, errors)?, errors);
+        } else if let Some(span) = key::<kw::step>(input)? {
+            step.set(span, input.parse()?, errors);
+        } else if let Some(span) = key::<kw::name>(input)? {
+            name.set(span, input.parse()?, errors);
+        } else if let Some(span) = key::<kw::ranks>(input)? {
+            ranks.set(span, self::ranks(input)?, errors);
+        } else if let Some(span) = key::<kw::keep>(input)? {
+            keep.set(span, input.parse()?, errors);
+        } else {
+            let key = Ident::parse_any(input)?;
+            input.parse::<Token![=]>()?;
             errors.at(
                 key.span(),
-                format_args!("duplicate option `{key}` in `#[log]`"),
+                format_args!("unknown option `{key}` in `#[log]`; expected one of {LOG_OPTIONS}"),
             );
+            input.parse::<syn::Expr>()?;
         }
     }
-    Ok(kind.map(|_| args))
+    Ok(kind.map(|kind| LogArgs {
+        kind: Spanned::new(kind, kind_ident.span()),
+        every: every.get(),
+        step: step.get(),
+        name: name.get(),
+        ranks: ranks.get(),
+        keep: keep.get(),
+    }))
+}
+
+/// The value of `every = ...`: a positive literal or a constant's path.
+fn every_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Every> {
+    Ok(match input.parse::<syn::Expr>()? {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => {
+            let value: u64 = lit.base10_parse()?;
+            if value == 0 {
+                errors.at(
+                    lit.span(),
+                    "`every` must be at least 1: `every = 1` logs every time the site runs",
+                );
+            }
+            Every::Literal(value.max(1))
+        }
+        syn::Expr::Path(path) => Every::Const(path),
+        other => {
+            errors.at(
+                other.span(),
+                "`every` takes a positive integer literal or a `u64` constant, like `every = 10` or `every = LOG_EVERY`",
+            );
+            Every::Literal(1)
+        }
+    })
 }
 
 /// `all` or `[0, 2]`.
@@ -210,15 +261,15 @@ fn ranks(input: ParseStream<'_>) -> syn::Result<Ranks> {
             .collect::<syn::Result<_>>()?;
         return Ok(Ranks::List(ranks));
     }
-    let ident = Ident::parse_any(input)?;
-    if ident == "all" {
-        Ok(Ranks::All)
-    } else {
-        Err(syn::Error::new(
-            ident.span(),
-            "`ranks` takes `all` or a list like `[0, 2]`",
-        ))
+    if input.peek(kw::all) {
+        input.parse::<kw::all>()?;
+        return Ok(Ranks::All);
     }
+    let ident = Ident::parse_any(input)?;
+    Err(syn::Error::new(
+        ident.span(),
+        "`ranks` takes `all` or a list like `[0, 2]`",
+    ))
 }
 
 /// The span of an attribute's path, for errors about the attribute as a whole.
@@ -243,7 +294,7 @@ pub fn progress_name(attr: &Attribute) -> syn::Result<Option<LitStr>> {
         _ => {
             let mut name = None;
             attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("name") {
+                if is_key::<kw::name>(&meta.path) {
                     name = Some(meta.value()?.parse::<LitStr>()?);
                     Ok(())
                 } else {
@@ -271,18 +322,16 @@ pub fn config_public(attr: &Attribute, errors: &mut Errors) -> Vec<LitStr> {
         }
         syn::Meta::List(_) => {}
     }
-    let mut seen = false;
+    let mut given = Attr::new("config", "public");
     let parsed = attr.parse_nested_meta(|meta| {
-        if !meta.path.is_ident("public") {
+        if !is_key::<kw::public>(&meta.path) {
             return Err(meta.error(format_args!(
                 "unknown option in `#[config]`; expected {USAGE}"
             )));
         }
         let key = meta.path.span();
         let value: syn::Expr = meta.value()?.parse()?;
-        if std::mem::replace(&mut seen, true) {
-            errors.at(key, "duplicate option `public` in `#[config]`");
-        }
+        given.set(key, (), errors);
         let syn::Expr::Array(list) = value else {
             errors.at(
                 value.span(),
@@ -352,11 +401,12 @@ mod tests {
         );
         assert!(messages.is_empty(), "{messages:?}");
         let args = args.unwrap();
-        assert_eq!(args.kind, Kind::Metric);
-        assert!(matches!(args.every, Some((Every::Literal(10), _))));
+        assert_eq!(args.kind.value, Kind::Metric);
+        assert!(matches!(args.every.as_deref(), Some(Every::Literal(10))));
         assert!(args.step.is_some());
-        assert!(matches!(args.ranks, Some(Ranks::List(ref ranks)) if ranks == &[0, 2]));
-        assert_eq!(args.name.unwrap().value(), "train/loss");
+        assert!(matches!(args.ranks.as_deref(), Some(Ranks::List(ranks)) if ranks == &[0, 2]));
+        assert_eq!(args.name.unwrap().value.value(), "train/loss");
+        assert!(args.keep.is_none());
     }
 
     #[test]
@@ -442,9 +492,10 @@ mod tests {
             &mut errors,
         );
         assert!(errors.is_empty());
-        assert_eq!(args.name.unwrap().value(), "probe");
-        assert!(matches!(args.ranks, Some(Ranks::All)));
-        assert!(args.krate.is_some());
+        assert_eq!(args.name.unwrap().value.value(), "probe");
+        assert!(matches!(args.ranks.as_deref(), Some(Ranks::All)));
+        let krate = args.krate.unwrap().value;
+        assert_eq!(krate.to_token_stream().to_string(), "my :: labbook");
 
         let mut errors = Errors::default();
         experiment_args(
@@ -457,6 +508,109 @@ mod tests {
                 "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `resume`, `crate`",
                 "duplicate option `name` in `#[experiment]`",
             ]
+        );
+    }
+
+    #[test]
+    fn every_option_is_refused_twice() {
+        for (attr, key) in [
+            (
+                parse_quote!(#[log(checkpoint, every = 1, every = 2)]),
+                "every",
+            ),
+            (parse_quote!(#[log(metric, step = i, step = j)]), "step"),
+            (parse_quote!(#[log(metric, name = "a", name = "b")]), "name"),
+            (
+                parse_quote!(#[log(metric, ranks = all, ranks = [0])]),
+                "ranks",
+            ),
+            (parse_quote!(#[log(checkpoint, keep = 1, keep = 2)]), "keep"),
+        ] {
+            let (args, messages) = parse_log(attr);
+            assert!(args.is_some(), "{key}");
+            assert_eq!(messages, [format!("duplicate option `{key}` in `#[log]`")]);
+        }
+        for (args, key) in [
+            (quote::quote!(name = "a", name = "b"), "name"),
+            (quote::quote!(ranks = all, ranks = all), "ranks"),
+            (quote::quote!(resume = None, resume = None), "resume"),
+            (quote::quote!(crate = a, crate = b), "crate"),
+        ] {
+            let mut errors = Errors::default();
+            experiment_args(args, &mut errors);
+            assert_eq!(
+                errors.messages(),
+                [format!("duplicate option `{key}` in `#[experiment]`")]
+            );
+        }
+        let mut errors = Errors::default();
+        config_public(
+            &parse_quote!(#[config(public = ["a"], public = ["b"])]),
+            &mut errors,
+        );
+        assert_eq!(
+            errors.messages(),
+            ["duplicate option `public` in `#[config]`"]
+        );
+    }
+
+    #[test]
+    fn the_later_of_two_options_is_kept() {
+        let (args, _) = parse_log(parse_quote!(#[log(metric, every = 10, every = 20)]));
+        assert!(matches!(
+            args.unwrap().every.as_deref(),
+            Some(Every::Literal(20))
+        ));
+    }
+
+    #[test]
+    fn every_takes_a_literal_or_a_constant() {
+        let (args, messages) = parse_log(parse_quote!(#[log(metric, every = LOG_EVERY)]));
+        assert!(messages.is_empty(), "{messages:?}");
+        assert!(matches!(
+            args.unwrap().every.as_deref(),
+            Some(Every::Const(path)) if path.path.is_ident("LOG_EVERY")
+        ));
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, every = n + 1)]));
+        assert_eq!(
+            messages,
+            ["`every` takes a positive integer literal or a `u64` constant, like `every = 10` or `every = LOG_EVERY`"]
+        );
+    }
+
+    #[test]
+    fn a_key_needs_a_value() {
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, every)]));
+        assert_eq!(messages, ["expected `=`"]);
+        let mut errors = Errors::default();
+        experiment_args(quote::quote!(name "probe"), &mut errors);
+        assert_eq!(errors.messages(), ["expected `=`"]);
+    }
+
+    #[test]
+    fn keys_are_exact_names() {
+        // A raw identifier is not the key it spells, and a keyword is an unknown key.
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, r#every = 10)]));
+        assert_eq!(
+            messages,
+            ["unknown option `r#every` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+        );
+        let (_, messages) = parse_log(parse_quote!(#[log(metric, type = 10)]));
+        assert_eq!(
+            messages,
+            ["unknown option `type` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+        );
+    }
+
+    #[test]
+    fn progress_takes_a_name() {
+        let name = progress_name(&parse_quote!(#[progress(name = "epochs")])).unwrap();
+        assert_eq!(name.unwrap().value(), "epochs");
+        assert!(progress_name(&parse_quote!(#[progress])).unwrap().is_none());
+        let error = progress_name(&parse_quote!(#[progress(label = "epochs")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown option in `#[progress]`; expected `name = \"...\"`"
         );
     }
 }

@@ -1,23 +1,42 @@
-//! Code generation. Generated code names only `<crate>::__private` items and locals whose
-//! names start with `__lb_` (with mixed-site hygiene, so user code cannot see them).
+//! Code generation, the last phase: runs on a validated [`Experiment`] and replaces the
+//! placeholders the walk left. Generated code names only `<crate>::__private` items and
+//! locals whose names start with `__lb_` (with mixed-site hygiene, so user code cannot see
+//! them).
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
-use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
+use syn::spanned::Spanned as _;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
 
 use crate::errors::Errors;
-use crate::model::{Every, ExperimentArgs, Kind, Ranks, Site, Target};
-use crate::{attr, name, validate, visit};
+use crate::model::{
+    placeholder, ConfigArg, Every, Experiment, Kind, ProgressLoop, Ranks, Site, Target,
+};
+use crate::{attr, validate, visit};
 
 /// What every site of one experiment needs to know to expand.
-pub struct Context {
+struct Context {
     krate: TokenStream,
     default_ranks: Option<Ranks>,
 }
 
 impl Context {
+    fn new(experiment: &Experiment) -> Self {
+        Context {
+            krate: experiment
+                .args
+                .krate
+                .as_ref()
+                .map_or_else(|| quote!(::labbook), |krate| krate.value.to_token_stream()),
+            default_ranks: experiment
+                .args
+                .ranks
+                .as_ref()
+                .map(|ranks| ranks.value.clone()),
+        }
+    }
+
     fn private(&self) -> TokenStream {
         let krate = &self.krate;
         quote!(#krate::__private)
@@ -53,10 +72,12 @@ fn site_local(index: usize) -> Ident {
     format_ident!("__lb_site_{}", index, span = Span::mixed_site())
 }
 
+/// `#[experiment]`: parse, walk, validate, then generate. On any error the user's function
+/// comes back stripped of labbook's attributes, with every error found.
 pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = attr::experiment_args(args, &mut errors);
-    let mut function: ItemFn = match syn::parse2(item.clone()) {
+    let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
             errors.at(
@@ -66,96 +87,116 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
             return with_errors(item, errors);
         }
     };
-    if let Some(token) = function.sig.asyncness {
-        errors.at(token.span, "`#[experiment]` does not support `async fn` yet; call the training code from a plain `fn`");
-    }
-    if let Some(token) = function.sig.constness {
-        errors.at(token.span, "an `#[experiment]` cannot be a `const fn`");
-    }
-    let config = take_config(&mut function, &mut errors);
-    let experiment_name = match &args.name {
-        Some(lit) => {
-            let value = lit.value();
-            if value.contains('/') {
-                errors.at(
-                    lit.span(),
-                    "the `#[experiment]` name is one directory name and cannot contain `/`",
-                );
-            } else if let Some(problem) = name::problem(&value, "the `#[experiment]` name") {
-                errors.at(lit.span(), problem);
-            }
-            value
-        }
-        None => function.sig.ident.to_string(),
-    };
-    let context = Context {
-        krate: args
-            .krate
-            .as_ref()
-            .map_or_else(|| quote!(::labbook), ToTokens::to_token_stream),
-        default_ranks: args.ranks.clone(),
-    };
-    let mut visitor = visit::Sites::new(&context, &mut errors);
-    visitor.visit_block_mut(&mut function.block);
-    let sites = visitor.sites;
-    validate::sites(&sites, &mut errors);
+    let experiment = visit::experiment(args, function, &mut errors);
+    validate::experiment(&experiment, &mut errors);
     if !errors.is_empty() {
-        return with_errors(stripped(item), errors);
+        return with_errors(visit::stripped(item), errors);
     }
-    wrap(
-        function,
-        &args,
-        &experiment_name,
-        config.as_ref(),
-        &sites,
-        &context,
-    )
+    wrap(experiment)
 }
 
 /// Re-emits the user's function around the generated run handling.
-fn wrap(
-    function: ItemFn,
-    args: &ExperimentArgs,
-    experiment_name: &str,
-    config: Option<&ConfigArg>,
-    sites: &[Site],
-    context: &Context,
-) -> TokenStream {
+fn wrap(experiment: Experiment) -> TokenStream {
+    let context = Context::new(&experiment);
     let private = context.private();
+    let experiment_name = experiment.name();
+    let Experiment {
+        args,
+        function,
+        config,
+        sites,
+        loops,
+    } = experiment;
     let ItemFn {
         attrs,
         vis,
         sig,
-        block,
+        mut block,
     } = function;
-    let experiment = local("__lb_experiment");
+    Placeholders {
+        sites: &sites,
+        loops: &loops,
+        context: &context,
+    }
+    .visit_block_mut(&mut block);
+    let handle = local("__lb_experiment");
     let run = local("__lb_run");
     let body = local("__lb_body");
     let value = local("__lb_value");
-    let ranks = ranks(args.ranks.as_ref(), &private);
+    let ranks = ranks(args.ranks.as_deref(), &private);
     let function_name = sig.ident.to_string();
-    let config = match config {
-        Some(config) => {
-            let ident = &config.ident;
-            let call = located_at(quote!(#private::config), config.attr_span);
-            let value = if config.is_reference {
-                quote_spanned!(ident.span()=> &*#ident)
-            } else {
-                quote_spanned!(ident.span()=> &#ident)
-            };
-            let public = &config.public;
-            quote!(::core::option::Option::Some(#call(#value, &[#(#public),*])))
+    let config = config_argument(config.as_ref(), &private);
+    let counters = site_counters(&sites, &context);
+    let resume = match &args.resume {
+        Some(expr) => {
+            let expr = &expr.value;
+            quote_spanned!(expr.span()=> #private::resume(#expr))
         }
         None => quote!(::core::option::Option::None),
     };
+    let return_type = match &sig.output {
+        ReturnType::Type(arrow, ty) if !mentions_impl(ty) => quote!(#arrow #ty),
+        ReturnType::Type(..) => TokenStream::new(),
+        ReturnType::Default => quote!(-> ()),
+    };
+    let outcome = outcome(&sig.output, &private);
+    let stmts = &block.stmts;
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let #handle = #private::Experiment::begin(
+                #private::ExperimentSpec {
+                    name: #experiment_name,
+                    function: #function_name,
+                    file: ::core::file!(),
+                    ranks: #ranks,
+                },
+                #config,
+                #resume,
+            );
+            let #run = #handle.state();
+            #counters
+            let #body = #private::catch(|| #return_type { #(#stmts)* });
+            match #body {
+                ::core::result::Result::Ok(#value) => {
+                    #handle.end(#outcome);
+                    #value
+                }
+                ::core::result::Result::Err(panic) => #handle.end_with_panic(panic),
+            }
+        }
+    }
+}
+
+/// The `#[config]` argument as `Experiment::begin` takes it: `Some(config(&hp, public))`.
+fn config_argument(config: Option<&ConfigArg>, private: &TokenStream) -> TokenStream {
+    let Some(config) = config else {
+        return quote!(::core::option::Option::None);
+    };
+    let ident = &config.ident;
+    let call = located_at(quote!(#private::config), config.attr_span);
+    let value = if config.is_reference {
+        quote_spanned!(ident.span()=> &*#ident)
+    } else {
+        quote_spanned!(ident.span()=> &#ident)
+    };
+    let public = &config.public;
+    quote!(::core::option::Option::Some(#call(#value, &[#(#public),*])))
+}
+
+/// One counter a site (`__lb_site_N`), made at run start, and the list of all of them that a
+/// checkpoint site needs.
+fn site_counters(sites: &[Site], context: &Context) -> TokenStream {
+    let private = context.private();
+    let run = local("__lb_run");
     let counters = sites.iter().map(|site| {
         let counter = site_local(site.index);
-        let ranks = ranks_or_default(site.args.ranks.as_ref(), context, &private);
-        let every = match (&site.args.kind, &site.args.every) {
+        let ranks = ranks_or_default(site.args.ranks.as_deref(), context, &private);
+        let every = match (site.args.kind.value, site.args.every.as_deref()) {
             (Kind::Param, _) => quote!(u64::MAX),
             (_, None) => quote!(1u64),
-            (_, Some((Every::Literal(every), _))) => quote!(#every),
-            (_, Some((Every::Const(path), _))) => quote_spanned! {path.span()=>
+            (_, Some(Every::Literal(every))) => quote!(#every),
+            (_, Some(Every::Const(path))) => quote_spanned! {path.span()=>
                 {
                     const EVERY: u64 = #path;
                     const { ::core::assert!(EVERY >= 1, "`every` must be at least 1") };
@@ -171,22 +212,22 @@ fn wrap(
     let sites_list = local("__lb_sites");
     let sites_list = sites
         .iter()
-        .any(|s| s.args.kind == Kind::Checkpoint)
+        .any(|s| s.args.kind.value == Kind::Checkpoint)
         .then(|| quote!(let #sites_list: &[&#private::Site] = &[#(#all_sites),*];));
-    let resume = match &args.resume {
-        Some(expr) => quote_spanned!(expr.span()=> #private::resume(#expr)),
-        None => quote!(::core::option::Option::None),
-    };
-    let return_type = match &sig.output {
-        ReturnType::Type(arrow, ty) if !mentions_impl(ty) => quote!(#arrow #ty),
-        ReturnType::Type(..) => TokenStream::new(),
-        ReturnType::Default => quote!(-> ()),
-    };
-    let outcome = match &sig.output {
+    quote! {
+        #(#counters)*
+        #sites_list
+    }
+}
+
+/// How the run ends for the value the body returned: a `Result` spelled as such is checked
+/// for `Display` on its error type; anything else goes through the outcome traits.
+fn outcome(output: &ReturnType, private: &TokenStream) -> TokenStream {
+    match output {
         ReturnType::Type(_, ty) if names_result(ty) => {
             // Spelled `Result<T, E>`: a missing `Display` for `E` is reported on `E`.
             let error = error_type(ty).filter(|error| !mentions_impl(error));
-            let span = error.map_or_else(|| ty.span(), Spanned::span);
+            let span = error.map_or_else(|| ty.span(), |error| error.span());
             let call = located_at(quote!(#private::result_outcome), span);
             let value = Ident::new("__lb_value", Span::mixed_site().located_at(span));
             match error {
@@ -194,78 +235,104 @@ fn wrap(
                 None => quote_spanned!(span=> #call(&#value)),
             }
         }
-        _ => quote! {{
-            #[allow(unused_imports)]
-            use #private::{AnyOutcome as _, ResultOutcome as _};
-            (&#value).__lb_outcome()
-        }},
-    };
-    let stmts = &block.stmts;
-    quote! {
-        #(#attrs)*
-        #vis #sig {
-            let #experiment = #private::Experiment::begin(
-                #private::ExperimentSpec {
-                    name: #experiment_name,
-                    function: #function_name,
-                    file: ::core::file!(),
-                    ranks: #ranks,
-                },
-                #config,
-                #resume,
-            );
-            let #run = #experiment.state();
-            #(#counters)*
-            #sites_list
-            let #body = #private::catch(|| #return_type { #(#stmts)* });
-            match #body {
-                ::core::result::Result::Ok(#value) => {
-                    #experiment.end(#outcome);
-                    #value
-                }
-                ::core::result::Result::Err(panic) => #experiment.end_with_panic(panic),
-            }
+        _ => {
+            let value = local("__lb_value");
+            quote! {{
+                #[allow(unused_imports)]
+                use #private::{AnyOutcome as _, ResultOutcome as _};
+                (&#value).__lb_outcome()
+            }}
         }
     }
 }
 
-/// The code that replaces one `#[log]` statement (`stmt`, with the attribute stripped).
-pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
+/// Replaces the walk's placeholders in the body: each site's statement by its code, each
+/// `#[progress]` loop's iterator by the wrapped one.
+struct Placeholders<'a> {
+    sites: &'a [Site],
+    loops: &'a [ProgressLoop],
+    context: &'a Context,
+}
+
+impl VisitMut for Placeholders<'_> {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        for mut stmt in std::mem::take(&mut block.stmts) {
+            let Some(site) = placeholder::site_index(&stmt).map(|index| &self.sites[index]) else {
+                visit_mut::visit_stmt_mut(self, &mut stmt);
+                block.stmts.push(stmt);
+                continue;
+            };
+            // Sites and loops inside the site's own statement come first.
+            let target = match &site.target {
+                Target::Let { binding, statement } => {
+                    let mut statement = statement.clone();
+                    self.visit_stmt_mut(&mut statement);
+                    Target::Let {
+                        binding: binding.clone(),
+                        statement,
+                    }
+                }
+                Target::Expr(expr) => {
+                    let mut expr = expr.clone();
+                    self.visit_expr_mut(&mut expr);
+                    Target::Expr(expr)
+                }
+            };
+            block.stmts.extend(self::site(site, target, self.context));
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // The walk leaves no placeholder inside a nested item.
+    }
+
+    fn visit_expr_for_loop_mut(&mut self, for_loop: &mut syn::ExprForLoop) {
+        visit_mut::visit_expr_for_loop_mut(self, for_loop);
+        if let Some(index) = placeholder::take_progress(&mut for_loop.attrs) {
+            progress(for_loop, &self.loops[index], self.context);
+        }
+    }
+}
+
+/// The code that replaces one `#[log]` statement: the `let` it sat on, if any, then the
+/// gate, and behind the gate the value.
+fn site(site: &Site, target: Target, context: &Context) -> Vec<Stmt> {
     let private = context.private();
     let counter = site_local(site.index);
     let run = local("__lb_run");
     let step = local("__lb_step");
     let record = format_ident!("{}", site.args.kind.as_str());
-    let record = located_at(quote!(#private::#record), site.args.kind_span);
+    let record = located_at(quote!(#private::#record), site.args.kind.span);
     // `step = expr` is checked when the site fires: a negative step records nothing.
     let step_value = quote!(#step);
-    let checked_step = site.args.step.as_ref().map(|(expr, key)| {
-        let call = located_at(quote!(#private::step), *key);
+    let checked_step = site.args.step.as_ref().map(|step| {
+        let call = located_at(quote!(#private::step), step.span);
+        let expr = &step.value;
         quote_spanned!(expr.span()=> #call(#run, #counter, #expr))
     });
-    let extra = match site.args.kind {
+    let extra = match site.args.kind.value {
         Kind::Checkpoint => {
             let sites = local("__lb_sites");
             let keep = site
                 .args
                 .keep
                 .as_ref()
-                .map_or(quote!(1usize), |(keep, _)| quote!(#keep));
+                .map_or(quote!(1usize), |keep| keep.value.to_token_stream());
             quote!(#sites, #counter, #step_value, #keep)
         }
         _ => quote!(#counter, #step_value),
     };
-    let (keep, fire) = match &site.target {
-        Target::Let(ident) => {
-            let fire = quote_spanned! {ident.span()=>
-                #record(#run, #extra, &#ident);
+    let (keep, fire) = match target {
+        Target::Let { binding, statement } => {
+            let fire = quote_spanned! {binding.span()=>
+                #record(#run, #extra, &#binding);
             };
-            (Some(stmt), fire)
+            (Some(statement), fire)
         }
         Target::Expr(expr) => {
             // Borrowed, not bound: `#[log(text)] hp.name;` must not move out of `hp`, and
             // `#[log(checkpoint)] &model;` hands over the model itself, not a reference.
-            let expr = match expr {
+            let expr = match &expr {
                 Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
                 other => other,
             };
@@ -293,11 +360,12 @@ pub fn site(site: &Site, stmt: Stmt, context: &Context) -> Vec<Stmt> {
     keep.into_iter().chain([gate]).collect()
 }
 
-/// Wraps the iterator of a `#[progress]` loop; `sites` are the metric sites inside it.
-pub fn progress(for_loop: &mut syn::ExprForLoop, label: &str, sites: &[usize], context: &Context) {
+/// Wraps the iterator of a `#[progress]` loop, with the metric sites inside it.
+fn progress(for_loop: &mut syn::ExprForLoop, progress: &ProgressLoop, context: &Context) {
     let private = context.private();
     let run = local("__lb_run");
-    let sites = sites.iter().map(|index| site_local(*index));
+    let label = &progress.label;
+    let sites = progress.metric_sites.iter().map(|index| site_local(*index));
     let iter = &for_loop.expr;
     let wrapped = quote_spanned! {iter.span()=>
         #private::progress(#run, #label, #iter, &[#(#sites),*])
@@ -319,52 +387,6 @@ fn ranks_or_default(
     private: &TokenStream,
 ) -> TokenStream {
     self::ranks(ranks.or(context.default_ranks.as_ref()), private)
-}
-
-/// The `#[config]` argument of an experiment.
-struct ConfigArg {
-    ident: Ident,
-    /// `config` in `#[config]`.
-    attr_span: Span,
-    /// Whether the argument is a reference, so that the config is the value behind it.
-    is_reference: bool,
-    /// `public = [...]`: fields recorded as they are even when their names look secret.
-    public: Vec<syn::LitStr>,
-}
-
-/// Finds the `#[config]` argument, strips the attribute, and returns its binding.
-fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<ConfigArg> {
-    let mut config: Option<ConfigArg> = None;
-    for input in &mut function.sig.inputs {
-        let (attrs, pat, ty) = match input {
-            FnArg::Typed(typed) => (&mut typed.attrs, Some(&*typed.pat), Some(&*typed.ty)),
-            FnArg::Receiver(receiver) => (&mut receiver.attrs, None, None),
-        };
-        let (found, rest): (Vec<_>, Vec<_>) =
-            std::mem::take(attrs).into_iter().partition(attr::is_config);
-        *attrs = rest;
-        let Some(first) = found.first() else { continue };
-        let span = attr::path_span(first);
-        let public = attr::config_public(first, errors);
-        match pat {
-            _ if config.is_some() => errors.at(span, "only one argument can be `#[config]`"),
-            Some(Pat::Ident(ident)) => {
-                config = Some(ConfigArg {
-                    ident: ident.ident.clone(),
-                    attr_span: span,
-                    is_reference: matches!(ty, Some(Type::Reference(_))),
-                    public,
-                })
-            }
-            Some(Pat::Type(typed)) => errors.at(typed.span(), "`#[config]` needs a named argument"),
-            Some(other) => errors.at(
-                other.span(),
-                "`#[config]` needs a plain name, like `#[config] hp: Hparams`; destructure it inside the body",
-            ),
-            None => errors.at(span, "`self` cannot be the `#[config]` of an experiment"),
-        }
-    }
-    config
 }
 
 /// Whether the return type is spelled `Result<..>` (`std::io::Result`, `anyhow::Result`, ...).
@@ -409,17 +431,6 @@ fn mentions_impl(ty: &Type) -> bool {
     ty.to_token_stream()
         .into_iter()
         .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
-}
-
-/// The user's function with labbook's attributes removed, so that rustc reports only our
-/// errors and not a cascade of unknown attributes.
-fn stripped(item: TokenStream) -> TokenStream {
-    let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) else {
-        return item;
-    };
-    take_config(&mut function, &mut Errors::default());
-    visit::Stray { errors: None }.visit_block_mut(&mut function.block);
-    function.into_token_stream()
 }
 
 fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {

@@ -4,9 +4,12 @@
 //! generated code calls `labbook::__private`, which only the matching `labbook` version
 //! provides.
 //!
-//! The crate is split by phase: [`attr`] parses attribute arguments, [`visit`] walks an
-//! experiment body and turns each `#[log]` statement into a [`model::Site`], [`validate`]
-//! checks what needs the whole experiment, and [`expand`] writes the code.
+//! The crate is split into phases that run in order, as [`expand::experiment`] calls them:
+//! [`attr`] parses attribute arguments; [`visit`] walks the function, strips labbook's
+//! attributes and collects the [`model::Experiment`] (its `#[config]` argument, a
+//! [`model::Site`] for each `#[log]` statement, each `#[progress]` loop), leaving
+//! placeholders where code goes; [`validate`] checks the complete model; only then does
+//! [`expand`] generate code, replacing the placeholders.
 
 mod attr;
 mod derive;

@@ -1,38 +1,63 @@
-//! Finds the `#[log]` statements of an experiment body, strips the attributes, turns each
-//! into a [`Site`] and asks [`expand::site`] for the code that replaces it.
+//! The walk of an experiment: finds the `#[config]` argument, the `#[log]` statements and
+//! the `#[progress]` loops, strips their attributes, and collects them into the
+//! [`Experiment`] model. Where code will go it leaves a [`placeholder`]; it generates none.
 //!
 //! The walk descends into nested blocks, loops, `if`/`match` arms and closures (their sites
 //! share the experiment's counters), but not into nested items: a `fn` inside the body runs
 //! outside the experiment's frame, so a `#[log]` there is reported, with `labbook::run()` as
 //! the way to log from it.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Attribute, Block, Expr, Item, Pat, Stmt};
+use syn::{Attribute, Block, Expr, FnArg, Item, ItemFn, Pat, Stmt, Type};
 
+use crate::attr;
 use crate::errors::Errors;
-use crate::expand::{self, Context};
-use crate::model::{Kind, Site, Target};
-use crate::{attr, name};
+use crate::model::{
+    placeholder, ConfigArg, Experiment, ExperimentArgs, Kind, ProgressLoop, Site, Target,
+};
 
-/// Walks one experiment body.
-pub struct Sites<'a> {
-    pub sites: Vec<Site>,
-    errors: &'a mut Errors,
-    context: &'a Context,
+/// Walks `function`, which carried `#[experiment(args)]`, into the model.
+pub fn experiment(args: ExperimentArgs, mut function: ItemFn, errors: &mut Errors) -> Experiment {
+    let config = take_config(&mut function, errors);
+    let mut walk = Sites {
+        sites: Vec::new(),
+        loops: Vec::new(),
+        errors,
+    };
+    walk.visit_block_mut(&mut function.block);
+    let Sites { sites, loops, .. } = walk;
+    Experiment {
+        args,
+        function,
+        config,
+        sites,
+        loops,
+    }
 }
 
-impl<'a> Sites<'a> {
-    pub fn new(context: &'a Context, errors: &'a mut Errors) -> Self {
-        Sites {
-            sites: Vec::new(),
-            errors,
-            context,
-        }
-    }
+/// The user's function with labbook's attributes removed, so that rustc reports only our
+/// errors and not a cascade of unknown attributes.
+pub fn stripped(item: TokenStream) -> TokenStream {
+    let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) else {
+        return item;
+    };
+    take_config(&mut function, &mut Errors::default());
+    Stray { errors: None }.visit_block_mut(&mut function.block);
+    function.into_token_stream()
+}
 
+/// Walks one experiment body.
+struct Sites<'a> {
+    sites: Vec<Site>,
+    loops: Vec<ProgressLoop>,
+    errors: &'a mut Errors,
+}
+
+impl Sites<'_> {
     /// Builds the site for a statement that carried `log_attr`; `None` when it is unusable
     /// (the errors are recorded and the statement is kept as the user wrote it).
     fn site(&mut self, log_attr: &Attribute, stmt: &Stmt) -> Option<Site> {
@@ -69,7 +94,10 @@ impl<'a> Sites<'a> {
                     return None;
                 }
                 (
-                    Target::Let(ident.clone()),
+                    Target::Let {
+                        binding: ident.clone(),
+                        statement: stmt.clone(),
+                    },
                     Some((ident.unraw().to_string(), ident.span())),
                 )
             }
@@ -117,10 +145,6 @@ impl<'a> Sites<'a> {
                 return None;
             }
         };
-        if let Some(problem) = name::problem(&name, "the `#[log]` name") {
-            self.errors.at(name_span, problem);
-            return None;
-        }
         Some(Site {
             index: self.sites.len(),
             args,
@@ -142,7 +166,7 @@ impl VisitMut for Sites<'_> {
             };
             match self.site(&log_attr, &stmt) {
                 Some(site) => {
-                    block.stmts.extend(expand::site(&site, stmt, self.context));
+                    block.stmts.push(placeholder::site(site.index));
                     self.sites.push(site);
                 }
                 None => block.stmts.push(stmt),
@@ -179,12 +203,16 @@ impl VisitMut for Sites<'_> {
                         return;
                     }
                 };
-                let inside: Vec<usize> = self.sites[first_site..]
+                let metric_sites = self.sites[first_site..]
                     .iter()
-                    .filter(|site| site.args.kind == Kind::Metric)
+                    .filter(|site| site.args.kind.value == Kind::Metric)
                     .map(|site| site.index)
                     .collect();
-                expand::progress(for_loop, &label, &inside, self.context);
+                for_loop.attrs.push(placeholder::progress(self.loops.len()));
+                self.loops.push(ProgressLoop {
+                    label,
+                    metric_sites,
+                });
             }
             (Some(attr), _) => {
                 self.errors
@@ -215,8 +243,8 @@ impl VisitMut for Sites<'_> {
 ///
 /// A `let` that loses its `#[log]` gets `#[allow(unused_variables)]` instead: the site was
 /// its use, and a warning about it would only bury the error that stopped the expansion.
-pub struct Stray<'a> {
-    pub errors: Option<&'a mut Errors>,
+struct Stray<'a> {
+    errors: Option<&'a mut Errors>,
 }
 
 impl VisitMut for Stray<'_> {
@@ -249,6 +277,41 @@ impl VisitMut for Stray<'_> {
             }
         }
     }
+}
+
+/// Finds the `#[config]` argument, strips the attribute, and returns its binding.
+fn take_config(function: &mut ItemFn, errors: &mut Errors) -> Option<ConfigArg> {
+    let mut config: Option<ConfigArg> = None;
+    for input in &mut function.sig.inputs {
+        let (attrs, pat, ty) = match input {
+            FnArg::Typed(typed) => (&mut typed.attrs, Some(&*typed.pat), Some(&*typed.ty)),
+            FnArg::Receiver(receiver) => (&mut receiver.attrs, None, None),
+        };
+        let (found, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(attrs).into_iter().partition(attr::is_config);
+        *attrs = rest;
+        let Some(first) = found.first() else { continue };
+        let span = attr::path_span(first);
+        let public = attr::config_public(first, errors);
+        match pat {
+            _ if config.is_some() => errors.at(span, "only one argument can be `#[config]`"),
+            Some(Pat::Ident(ident)) => {
+                config = Some(ConfigArg {
+                    ident: ident.ident.clone(),
+                    attr_span: span,
+                    is_reference: matches!(ty, Some(Type::Reference(_))),
+                    public,
+                })
+            }
+            Some(Pat::Type(typed)) => errors.at(typed.span(), "`#[config]` needs a named argument"),
+            Some(other) => errors.at(
+                other.span(),
+                "`#[config]` needs a plain name, like `#[config] hp: Hparams`; destructure it inside the body",
+            ),
+            None => errors.at(span, "`self` cannot be the `#[config]` of an experiment"),
+        }
+    }
+    config
 }
 
 /// Removes the `#[log]` attribute from a statement. More than one is an error.
