@@ -344,11 +344,33 @@ fn a_launch_started_again_after_an_early_stop_never_joins_the_stopped_one() {
     std::thread::sleep(labbook::store::alloc::HOST_LAUNCH_SPREAD + Duration::from_secs(1));
     wait(two_ranks("relaunched", &key));
     let dirs = runs_of_job("relaunched", &key);
-    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    let claims = claims_of(&store().join("relaunched/.jobs"));
+    assert_eq!(dirs.len(), 2, "{dirs:?}\n{claims}");
     let has_rank1 = |dir: &std::path::Path| dir.join("metrics/started.rank1.jsonl").exists();
-    assert!(!has_rank1(&dirs[0]), "the stopped launch had no rank 1");
+    assert!(
+        !has_rank1(&dirs[0]),
+        "the stopped launch had no rank 1: {dirs:?}\n{claims}"
+    );
     assert!(
         has_rank1(&dirs[1]),
-        "the new launch's rank 1 is in the new launch's run"
+        "the new launch's rank 1 is in the new launch's run: {dirs:?}\n{claims}"
     );
+}
+
+/// Every claim file under `jobs` with its content, for a failure message.
+fn claims_of(jobs: &std::path::Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![jobs.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out += &format!("{}: {text}\n", path.display());
+            }
+        }
+    }
+    out
 }
