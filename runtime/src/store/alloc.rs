@@ -10,17 +10,19 @@
 //!
 //! ```text
 //! <experiment>/.jobs/<K>/<n>/g<g>/rank<r>   taken by rank r of generation g (create_new)
-//!                              /open        the first claimant of g: world size, process start
+//!                              /open        the first claimant of g (create_new)
 //!                              /id          the run id of g, published by the first claimant
 //! ```
 //!
+//! Each claim file records its process: rank, world size, process start, host and pid.
 //! Rank `r` tries the generations after the newest one in which `rank<r>` is taken (those
 //! before are earlier launches) and stays in the first where it can take `rank<r>` and that
 //! belongs to its own launch; the first claimant of a generation allocates the run and
-//! publishes its id (written aside, then renamed), the others wait for it. A generation belongs to another launch when its first claimant reported another world
-//! size, or a process start more than [`LAUNCH_WINDOW`] away from this one's (the ranks of
-//! one launch are started together; this keeps a later launch out of a generation that an
-//! earlier, crashed launch left with ranks missing). On one host it is stricter: a first
+//! publishes its id (written aside, then renamed), the others wait for it. A generation
+//! belongs to another launch when its first claimant reported another world size, or a
+//! process start more than [`LAUNCH_WINDOW`] away from this one's (the ranks of one launch
+//! are started together; this keeps a later launch out of a generation that an earlier,
+//! crashed launch left with ranks missing). On one host it is stricter: a first
 //! claimant whose process is gone and started more than [`HOST_LAUNCH_SPREAD`] away was
 //! another launch (a local torchrun stopped early and started again). A generation whose
 //! first claimant died on this host before publishing an id is left for the next one.
@@ -118,19 +120,19 @@ fn allocate_call(experiment_dir: &Path, claim: &Claim, call: u64) -> Result<(u64
         host: claim.host.clone(),
         pid: claim.pid,
     };
+    let record = serde_json::to_vec(&me).unwrap_or_default();
     let rank_file = format!("rank{}", claim.rank);
     let mut generation = first_free(&calls, &rank_file);
     loop {
         let dir = calls.join(format!("g{generation}"));
         generation += 1;
         fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
-        let rank = dir.join(&rank_file);
-        if !create_new(&rank, b"")? {
+        if !create_new(&dir.join(&rank_file), &record)? {
             continue; // this rank of the generation belongs to an earlier launch
         }
         let open = dir.join("open");
         let published = dir.join("id");
-        if create_new(&open, &serde_json::to_vec(&me).unwrap_or_default())? {
+        if create_new(&open, &record)? {
             let (id, run) = next_id(experiment_dir)?;
             publish(&published, id)?;
             return Ok((id, run));
