@@ -5,10 +5,17 @@
 //! `remote` attribute pointing at the user's type and `crate` pointing at labbook's copy of
 //! serde, then implement the trait for the user's type through it. `#[serde(...)]`
 //! attributes keep working.
+//!
+//! Like `#[experiment(crate = path)]`, `#[labbook(crate = path)]` on the type says where
+//! labbook is for a crate that reaches it under another path; the default is `::labbook`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
-use syn::{parse_quote, Attribute, Data, DeriveInput, Fields, GenericParam};
+use quote::{format_ident, quote, ToTokens};
+use syn::parse::{ParseStream, Parser};
+use syn::{parse_quote, Attribute, Data, DeriveInput, Fields, GenericParam, Path, Token};
+
+use crate::attr::{self, Attr};
+use crate::errors::Errors;
 
 #[derive(Clone, Copy)]
 pub enum Trait {
@@ -23,8 +30,54 @@ pub fn derive(item: TokenStream, which: Trait) -> TokenStream {
     }
 }
 
+/// `crate = path` from the type's `#[labbook(...)]` attributes.
+fn crate_path(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> {
+    let mut krate = Attr::new("labbook", "crate");
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("labbook")) {
+        let parser = |input: ParseStream<'_>| {
+            while !input.is_empty() {
+                if input.peek(Token![crate]) {
+                    let key: Token![crate] = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    krate.set(key.span, input.parse()?, errors);
+                } else {
+                    let key: syn::Ident = syn::ext::IdentExt::parse_any(input)?;
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format_args!(
+                            "unknown option `{key}` in `#[labbook]`; expected `crate = path`"
+                        ),
+                    ));
+                }
+                if input.is_empty() {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            }
+            Ok(())
+        };
+        let parsed = match &attr.meta {
+            syn::Meta::List(list) => parser.parse2(list.tokens.clone()),
+            _ => Err(syn::Error::new(
+                attr::path_span(attr),
+                "`#[labbook]` takes its options in parentheses: `#[labbook(crate = path)]`",
+            )),
+        };
+        if let Err(e) = parsed {
+            errors.push(e);
+        }
+    }
+    krate.get().map(|krate| krate.value)
+}
+
 fn expand(input: DeriveInput, which: Trait) -> TokenStream {
-    let serde = quote!(::labbook::__private::serde);
+    let mut errors = Errors::default();
+    let krate = crate_path(&input.attrs, &mut errors)
+        .map_or_else(|| quote!(::labbook), |path| path.to_token_stream());
+    if !errors.is_empty() {
+        return errors.into_compile_errors();
+    }
+    let serde = quote!(#krate::__private::serde);
     let ident = &input.ident;
     let shadow = format_ident!("__LabbookSerde{}", ident, span = Span::mixed_site());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
@@ -50,7 +103,8 @@ fn expand(input: DeriveInput, which: Trait) -> TokenStream {
             .to_compile_error()
         }
     }
-    let crate_path = "::labbook::__private::serde";
+    // A path's tokens need no spaces between them: `reexport::labbook::__private::serde`.
+    let crate_path = serde.to_string().replace(' ', "");
     let (derive, imp) = match which {
         Trait::Serialize => {
             let mut generics = input.generics.clone();
@@ -132,5 +186,72 @@ mod tests {
         )
         .to_string();
         assert!(output.contains("remote = \"Hp\""), "{output}");
+    }
+
+    #[test]
+    fn the_crate_path_is_labbook_unless_the_type_says() {
+        let output = derive(
+            quote!(
+                struct Hp;
+            ),
+            Trait::Serialize,
+        )
+        .to_string();
+        assert!(
+            output.contains("impl :: labbook :: __private :: serde :: Serialize for Hp"),
+            "{output}"
+        );
+        assert!(
+            output.contains(r#"crate = "::labbook::__private::serde""#),
+            "{output}"
+        );
+        let output = derive(
+            quote!(
+                #[labbook(crate = reexport::labbook)]
+                struct Hp;
+            ),
+            Trait::Deserialize,
+        )
+        .to_string();
+        assert!(
+            output.contains(
+                "reexport :: labbook :: __private :: serde :: Deserialize < '__de > for Hp"
+            ),
+            "{output}"
+        );
+        assert!(
+            output.contains(r#"crate = "reexport::labbook::__private::serde""#),
+            "{output}"
+        );
+        assert!(!output.contains("# [labbook"), "{output}");
+        assert!(!output.contains("> :: labbook"), "{output}");
+    }
+
+    #[test]
+    fn the_labbook_attribute_takes_only_crate() {
+        let output = derive(
+            quote!(
+                #[labbook(krate = x)]
+                struct Hp;
+            ),
+            Trait::Serialize,
+        )
+        .to_string();
+        assert!(
+            output.contains("unknown option `krate` in `#[labbook]`; expected `crate = path`"),
+            "{output}"
+        );
+        let output = derive(
+            quote!(
+                #[labbook(crate = a, crate = b)]
+                struct Hp;
+            ),
+            Trait::Serialize,
+        )
+        .to_string();
+        assert!(
+            output.contains("duplicate option `crate` in `#[labbook]`"),
+            "{output}"
+        );
     }
 }

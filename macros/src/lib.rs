@@ -49,14 +49,15 @@ pub fn progress(_args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `#[derive(Serialize)]` through labbook's own copy of serde, so a training crate does not
-/// need `serde` among its dependencies. `#[serde(...)]` attributes work as usual.
-#[proc_macro_derive(Serialize, attributes(serde))]
+/// need `serde` among its dependencies. `#[serde(...)]` attributes work as usual;
+/// `#[labbook(crate = path)]` says where labbook is, like `#[experiment(crate = path)]`.
+#[proc_macro_derive(Serialize, attributes(serde, labbook))]
 pub fn derive_serialize(item: TokenStream) -> TokenStream {
     derive::derive(item.into(), derive::Trait::Serialize).into()
 }
 
 /// `#[derive(Deserialize)]` through labbook's own copy of serde; see `Serialize`.
-#[proc_macro_derive(Deserialize, attributes(serde))]
+#[proc_macro_derive(Deserialize, attributes(serde, labbook))]
 pub fn derive_deserialize(item: TokenStream) -> TokenStream {
     derive::derive(item.into(), derive::Trait::Deserialize).into()
 }

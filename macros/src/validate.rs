@@ -102,3 +102,174 @@ fn options(site: &Site, errors: &mut Errors) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{Span, TokenStream};
+    use quote::quote;
+    use syn::{parse_quote, Attribute, ItemFn};
+
+    use super::*;
+    use crate::attr;
+    use crate::model::Target;
+
+    fn site(index: usize, log: Attribute, name: &str) -> Site {
+        let mut errors = Errors::default();
+        let args = attr::log_args(&log, &mut errors).expect("a usable `#[log]`");
+        assert!(errors.is_empty());
+        Site {
+            index,
+            args,
+            target: Target::Expr(parse_quote!(value)),
+            name: name.to_owned(),
+            name_span: Span::call_site(),
+        }
+    }
+
+    fn check(args: TokenStream, function: ItemFn, sites: Vec<Site>) -> Vec<String> {
+        let mut errors = Errors::default();
+        let args = attr::experiment_args(args, &mut errors);
+        let experiment = Experiment {
+            args,
+            function,
+            config: None,
+            sites,
+            loops: Vec::new(),
+        };
+        super::experiment(&experiment, &mut errors);
+        errors.messages()
+    }
+
+    #[test]
+    fn a_sound_experiment_passes() {
+        let messages = check(
+            quote!(name = "mnist"),
+            parse_quote!(
+                fn train() {}
+            ),
+            vec![
+                site(0, parse_quote!(#[log(metric, every = 10)]), "train/loss"),
+                site(1, parse_quote!(#[log(checkpoint, keep = 3)]), "model"),
+                site(2, parse_quote!(#[log(metric, step = epoch)]), "train/loss"),
+            ],
+        );
+        assert!(messages.is_empty(), "{messages:?}");
+    }
+
+    #[test]
+    fn the_function_must_be_plain() {
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                async fn train() {}
+            ),
+            vec![],
+        );
+        assert_eq!(
+            messages,
+            ["`#[experiment]` does not support `async fn` yet; call the training code from a plain `fn`"]
+        );
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                const fn train() {}
+            ),
+            vec![],
+        );
+        assert_eq!(messages, ["an `#[experiment]` cannot be a `const fn`"]);
+    }
+
+    #[test]
+    fn experiment_names_are_one_directory() {
+        for (name, message) in [
+            (
+                "mnist/small",
+                "the `#[experiment]` name is one directory name and cannot contain `/`",
+            ),
+            ("", "the `#[experiment]` name cannot be empty"),
+            (
+                "a\tb",
+                "the `#[experiment]` name may hold letters, digits, `_`, `-`, `.`, ` ` and `/`, not '\\t'",
+            ),
+        ] {
+            let messages = check(
+                quote!(name = #name),
+                parse_quote!(
+                    fn train() {}
+                ),
+                vec![],
+            );
+            assert_eq!(messages, [message]);
+        }
+    }
+
+    #[test]
+    fn options_must_fit_the_kind() {
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                fn train() {}
+            ),
+            vec![
+                site(
+                    0,
+                    parse_quote!(#[log(param, every = 10, step = 3)]),
+                    "batch",
+                ),
+                site(1, parse_quote!(#[log(metric, keep = 3)]), "loss"),
+            ],
+        );
+        assert_eq!(
+            messages,
+            [
+                "`every` has no effect on `#[log(param)]`, which records once",
+                "`step` has no effect on `#[log(param)]`, which records once",
+                "`keep` applies only to `#[log(checkpoint)]`, not to `#[log(metric)]`",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_name_keeps_one_kind() {
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                fn train() {}
+            ),
+            vec![
+                site(0, parse_quote!(#[log(metric)]), "loss"),
+                site(1, parse_quote!(#[log(metric)]), "loss"),
+                site(2, parse_quote!(#[log(text)]), "loss"),
+            ],
+        );
+        assert_eq!(
+            messages,
+            [
+                "`loss` is already logged by `#[log(metric)]`; one name keeps one kind, so give this `#[log(text)]` another name",
+                "`loss` is first logged here, by `#[log(metric)]`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_name_is_reported_with_the_site_options() {
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                fn train() {}
+            ),
+            vec![
+                site(0, parse_quote!(#[log(param, every = 2)]), "a//b"),
+                site(1, parse_quote!(#[log(metric)]), "a//b"),
+            ],
+        );
+        assert_eq!(
+            messages,
+            [
+                "the `#[log]` name `a//b` has an empty, `.` or `..` group; write groups like `train/loss`",
+                "`every` has no effect on `#[log(param)]`, which records once",
+                "the `#[log]` name `a//b` has an empty, `.` or `..` group; write groups like `train/loss`",
+            ]
+        );
+    }
+}

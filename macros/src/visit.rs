@@ -469,3 +469,169 @@ fn expr_attrs(expr: &mut Expr) -> Option<&mut Vec<Attribute>> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn walk(function: ItemFn) -> (Experiment, Vec<String>) {
+        let mut errors = Errors::default();
+        let experiment = experiment(ExperimentArgs::default(), function, &mut errors);
+        (experiment, errors.messages())
+    }
+
+    fn body(experiment: &Experiment) -> String {
+        experiment.function.block.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn sites_are_collected_and_replaced_by_placeholders() {
+        let (experiment, messages) = walk(parse_quote! {
+            fn train(#[config] hp: &Hp, data: Data) {
+                #[log(param)]
+                hp.lr;
+                for batch in data {
+                    #[log(metric, every = 10)]
+                    let loss = step(batch);
+                }
+            }
+        });
+        assert!(messages.is_empty(), "{messages:?}");
+        let names: Vec<_> = experiment.sites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["hp.lr", "loss"]);
+        assert_eq!(
+            experiment.sites.iter().map(|s| s.index).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert!(
+            matches!(&experiment.sites[1].target, Target::Let { binding, .. } if binding == "loss")
+        );
+        let body = body(&experiment);
+        assert!(body.contains("__lb_site ! (0) ;"), "{body}");
+        assert!(body.contains("__lb_site ! (1) ;"), "{body}");
+        assert!(!body.contains("log"), "{body}");
+        assert!(!body.contains("step (batch)"), "{body}");
+        let config = experiment.config.expect("the `#[config]` argument");
+        assert_eq!(config.ident, "hp");
+        assert!(config.is_reference);
+        let inputs = experiment.function.sig.inputs.to_token_stream().to_string();
+        assert!(!inputs.contains("config"), "{inputs}");
+    }
+
+    #[test]
+    fn a_site_inside_a_site_comes_first() {
+        let (experiment, messages) = walk(parse_quote! {
+            fn train() {
+                #[log(metric)]
+                let outer = {
+                    #[log(metric)]
+                    let inner = 1.0;
+                    inner * 2.0
+                };
+            }
+        });
+        assert!(messages.is_empty(), "{messages:?}");
+        let names: Vec<_> = experiment.sites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["inner", "outer"]);
+        let Target::Let { statement, .. } = &experiment.sites[1].target else {
+            panic!("a `let` site");
+        };
+        let statement = statement.to_token_stream().to_string();
+        assert!(statement.contains("__lb_site ! (0) ;"), "{statement}");
+    }
+
+    #[test]
+    fn progress_loops_know_their_metric_sites() {
+        let (experiment, messages) = walk(parse_quote! {
+            fn train(data: Data) {
+                #[log(param)]
+                let seed = 1;
+                #[progress(name = "epochs")]
+                for epoch in 0..3 {
+                    #[progress]
+                    for (i, batch) in data.iter() {
+                        #[log(metric)]
+                        let loss = step(batch);
+                        #[log(text, name = "note")]
+                        format!("{i}");
+                    }
+                    #[log(metric)]
+                    let accuracy = 0.5;
+                }
+            }
+        });
+        assert!(messages.is_empty(), "{messages:?}");
+        let loops: Vec<_> = experiment
+            .loops
+            .iter()
+            .map(|l| (l.label.as_str(), l.metric_sites.clone()))
+            .collect();
+        assert_eq!(loops, [("loop", vec![1]), ("epochs", vec![1, 3])]);
+        let body = body(&experiment);
+        assert!(body.contains("# [__lb_progress (0)]"), "{body}");
+        assert!(body.contains("# [__lb_progress (1)]"), "{body}");
+        assert!(!body.contains("# [progress"), "{body}");
+    }
+
+    #[test]
+    fn an_unusable_site_stays_as_written() {
+        let (experiment, messages) = walk(parse_quote! {
+            fn train() {
+                #[log(metric)]
+                let (a, b) = (1, 2);
+                #[log(text)]
+                format!("x");
+                #[log(metric)]
+                #[log(metric)]
+                let c = 1;
+            }
+        });
+        assert_eq!(
+            messages,
+            [
+                "`#[log]` on a `let` needs a single name, like `let loss = ...`; log each part with its own statement",
+                "this `#[log(text)]` expression needs a name: add `name = \"...\"`",
+                "a statement takes one `#[log]`; bind the value and log it again from a second statement",
+            ]
+        );
+        assert_eq!(experiment.sites.len(), 1);
+        let body = body(&experiment);
+        assert!(body.contains("let (a , b) = (1 , 2) ;"), "{body}");
+    }
+
+    #[test]
+    fn nested_items_are_not_walked() {
+        let (experiment, messages) = walk(parse_quote! {
+            fn train() {
+                fn helper() {
+                    #[log(metric)]
+                    let loss = 1.0;
+                }
+            }
+        });
+        assert_eq!(
+            messages,
+            ["`#[log]` inside a nested item is outside the experiment; log there with `labbook::run()` or move the statement into the experiment body"]
+        );
+        assert!(experiment.sites.is_empty());
+    }
+
+    #[test]
+    fn stripped_leaves_no_labbook_attribute() {
+        let stripped = stripped(quote::quote! {
+            fn train(#[config] hp: Hp) {
+                #[log(metric)]
+                let loss = 1.0;
+                #[progress]
+                for i in 0..3 {}
+            }
+        })
+        .to_string();
+        assert!(!stripped.contains("log"), "{stripped}");
+        assert!(!stripped.contains("progress"), "{stripped}");
+        assert!(!stripped.contains("config"), "{stripped}");
+        assert!(!stripped.contains("__lb_"), "{stripped}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `crate = path` for a crate that reaches labbook under another path.
+//! `crate = path` for a crate that reaches labbook under another path, for the experiment
+//! and for the derives.
 
 mod reexport {
     pub use labbook;
@@ -13,8 +14,16 @@ fn direct() {
     let _ = loss;
 }
 
+/// The derives take the same path, on the type.
+#[derive(Serialize, Deserialize)]
+#[labbook(crate = reexport::labbook)]
+struct Hp {
+    lr: f64,
+}
+
 #[experiment(crate = reexport::labbook)]
-fn through_module() {
+fn through_module(#[config] hp: &Hp) {
+    let _ = hp.lr;
     #[log(metric)]
     let loss = 0.25;
     let _ = loss;
@@ -25,6 +34,6 @@ fn main() {
     std::env::set_var("LABBOOK_DIR", &root);
     std::env::set_var("LABBOOK_CONSOLE", "off");
     direct();
-    through_module();
+    through_module(&Hp { lr: 0.1 });
     std::fs::remove_dir_all(&root).unwrap();
 }
