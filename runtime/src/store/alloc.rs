@@ -454,6 +454,16 @@ mod tests {
     }
 
     #[test]
+    fn keys_that_differ_only_in_punctuation_are_different_launches() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exp = tmp.path().join("exp");
+        let a = allocate_call(&exp, &claim("job/1", 0, 2, 0), 0).unwrap().0;
+        let b = allocate_call(&exp, &claim("job_1", 1, 2, 0), 0).unwrap().0;
+        let c = allocate_call(&exp, &claim("job.1", 1, 2, 0), 0).unwrap().0;
+        assert_eq!((a, b, c), (1, 2, 3));
+    }
+
+    #[test]
     fn job_keys_map_one_to_one_onto_file_names() {
         let long = |last: char| format!("{}{last}", "x/".repeat(200));
         let keys = [
