@@ -75,12 +75,14 @@ impl Run {
     /// nothing.
     pub fn enter(&self) -> Entered {
         let state = self.state.clone();
+        let mut logs = false;
         if let Some(state) = &state {
             THREAD.with(|runs| runs.borrow_mut().push(Arc::clone(state)));
-            crate::console::enter_run_log(state.dir());
+            logs = crate::console::enter_run_log(state.dir());
         }
         Entered {
             state,
+            logs,
             _thread_bound: PhantomData,
         }
     }
@@ -91,6 +93,8 @@ impl Run {
 #[derive(Debug)]
 pub struct Entered {
     state: Option<Arc<RunState>>,
+    /// Whether the thread's events were sent to the run's log (it was still open).
+    logs: bool,
     /// The guard belongs to the thread whose stack it changed.
     _thread_bound: PhantomData<*const ()>,
 }
@@ -106,7 +110,9 @@ impl Drop for Entered {
                 runs.remove(last);
             }
         });
-        crate::console::leave_run_log(state.dir());
+        if self.logs {
+            crate::console::leave_run_log(state.dir());
+        }
     }
 }
 
