@@ -127,13 +127,7 @@ fn wrap(experiment: Experiment) -> TokenStream {
     let function_name = sig.ident.to_string();
     let config = config_argument(config.as_ref(), &private);
     let counters = site_counters(&sites, &context);
-    let resume = match &args.resume {
-        Some(expr) => {
-            let expr = &expr.value;
-            quote_spanned!(expr.span()=> #private::resume(#expr))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let resume = resume_argument(args.resume.as_deref(), &private);
     let return_type = match &sig.output {
         ReturnType::Type(arrow, ty) if !mentions_impl(ty) => quote!(#arrow #ty),
         ReturnType::Type(..) => TokenStream::new(),
@@ -182,6 +176,14 @@ fn config_argument(config: Option<&ConfigArg>, private: &TokenStream) -> TokenSt
     };
     let public = &config.public;
     quote!(::core::option::Option::Some(#call(#value, &[#(#public),*])))
+}
+
+/// The run to continue, `resume = expr`, as `Experiment::begin` takes it.
+fn resume_argument(resume: Option<&Expr>, private: &TokenStream) -> TokenStream {
+    match resume {
+        Some(expr) => quote_spanned!(expr.span()=> #private::resume(#expr)),
+        None => quote!(::core::option::Option::None),
+    }
 }
 
 /// One counter a site (`__lb_site_N`), made at run start, and the list of all of them that a
@@ -628,6 +630,131 @@ mod tests {
         assert!(
             output.contains("result_outcome :: < _ , TrainError >"),
             "{output}"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_is_replaced() {
+        let (_, function) = expand(
+            quote!(),
+            quote! {
+                fn train(data: Data) {
+                    #[progress]
+                    for batch in data {
+                        #[log(metric)]
+                        let loss = {
+                            #[log(metric)]
+                            let inner = 1.0;
+                            #[progress(name = "inner")]
+                            for i in 0..2 {}
+                            inner
+                        };
+                    }
+                }
+            },
+        );
+        assert!(!function.contains("__lb_site !"), "{function}");
+        assert!(!function.contains("__lb_progress"), "{function}");
+        for counter in ["__lb_site_0 . fire ()", "__lb_site_1 . fire ()"] {
+            assert_eq!(
+                function.matches(counter).count(),
+                1,
+                "{counter} in {function}"
+            );
+        }
+        assert_eq!(
+            function.matches("__private :: progress (").count(),
+            2,
+            "{function}"
+        );
+    }
+
+    #[test]
+    fn the_gate_comes_before_the_value() {
+        let (_, function) = expand(
+            quote!(),
+            quote! {
+                fn train(model: &Model) {
+                    #[log(metric)]
+                    let loss = compute_loss();
+                    #[log(histogram, name = "w", step = epoch())]
+                    model.weights();
+                }
+            },
+        );
+        let at = |needle: &str| {
+            function
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {function}"))
+        };
+        // The `let` stays where it was, then its gate.
+        assert!(at("let loss = compute_loss ()") < at("__lb_site_0 . fire ()"));
+        assert!(at("__lb_site_0 . fire ()") < at("__private :: metric"));
+        // An expression, and its step, are evaluated only behind the gate.
+        assert!(at("__private :: ENABLED") < at("__lb_site_1 . fire ()"));
+        assert!(at("__lb_site_1 . fire ()") < at("epoch ()"));
+        assert!(at("epoch ()") < at("model . weights ()"));
+        assert_eq!(
+            function.matches("model . weights ()").count(),
+            1,
+            "{function}"
+        );
+    }
+
+    #[test]
+    fn a_progress_loop_shows_the_metric_sites_inside_it() {
+        let (_, function) = expand(
+            quote!(),
+            quote! {
+                fn train(data: Data) {
+                    #[log(metric)]
+                    let before = 0.0;
+                    #[progress]
+                    for (step, batch) in data.iter() {
+                        #[log(metric)]
+                        let loss = 0.5;
+                        #[log(text, name = "note")]
+                        format!("{step}");
+                    }
+                }
+            },
+        );
+        assert!(
+            function.contains(
+                "__private :: progress (__lb_run , \"loop\" , data . iter () , & [__lb_site_1])"
+            ),
+            "{function}"
+        );
+    }
+
+    #[test]
+    fn counters_are_made_once_at_run_start() {
+        let (_, function) = expand(
+            quote!(ranks = all, crate = my::labbook),
+            quote! {
+                fn train() {
+                    #[log(param)]
+                    let seed = 1;
+                    #[log(checkpoint, every = EVERY, keep = 2, ranks = [1])]
+                    let model = 1;
+                }
+            },
+        );
+        assert!(
+            function.contains("let __lb_site_0 = & my :: labbook :: __private :: site (__lb_run , 0u32 , \"seed\" , u64 :: MAX , my :: labbook :: __private :: Ranks :: All) ;"),
+            "{function}"
+        );
+        assert!(
+            function.contains("__private :: Ranks :: List (& [1u32])"),
+            "{function}"
+        );
+        assert!(
+            function.contains("let __lb_sites : & [& my :: labbook :: __private :: Site] = & [__lb_site_0 , __lb_site_1] ;"),
+            "{function}"
+        );
+        assert!(
+            function.contains("__lb_site_1 , __lb_step , 2"),
+            "{function}"
         );
     }
 }

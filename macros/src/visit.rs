@@ -62,77 +62,9 @@ impl Sites<'_> {
     /// (the errors are recorded and the statement is kept as the user wrote it).
     fn site(&mut self, log_attr: &Attribute, stmt: &Stmt) -> Option<Site> {
         let args = attr::log_args(log_attr, self.errors)?;
-        let (target, derived) = match stmt {
-            Stmt::Local(local) => {
-                let ident = match binding(&local.pat) {
-                    Some(ident) => ident,
-                    None => {
-                        self.errors.at(
-                            local.pat.span(),
-                            "`#[log]` on a `let` needs a single name, like `let loss = ...`; \
-                             log each part with its own statement",
-                        );
-                        return None;
-                    }
-                };
-                if local.init.is_none() {
-                    self.errors.at(
-                        ident.span(),
-                        "`#[log]` on a `let` needs a value: `let loss = ...;`",
-                    );
-                    return None;
-                }
-                if local
-                    .init
-                    .as_ref()
-                    .is_some_and(|init| init.diverge.is_some())
-                {
-                    self.errors.at(
-                        local.let_token.span,
-                        "`#[log]` cannot sit on a `let ... else`",
-                    );
-                    return None;
-                }
-                (
-                    Target::Let {
-                        binding: ident.clone(),
-                        statement: stmt.clone(),
-                    },
-                    Some((ident.unraw().to_string(), ident.span())),
-                )
-            }
-            Stmt::Expr(expr, Some(_)) => (Target::Expr(expr.clone()), derived_name(expr)),
-            Stmt::Macro(mac) if mac.semi_token.is_some() => {
-                let expr = Expr::Macro(syn::ExprMacro {
-                    attrs: Vec::new(),
-                    mac: mac.mac.clone(),
-                });
-                (Target::Expr(expr), None)
-            }
-            Stmt::Expr(expr, None) => {
-                self.errors.at(
-                    expr.span(),
-                    "a `#[log]` expression must be a statement ending in `;`, not the block's value",
-                );
-                return None;
-            }
-            Stmt::Macro(mac) => {
-                self.errors.at(
-                    mac.span(),
-                    "a `#[log]` expression must be a statement ending in `;`",
-                );
-                return None;
-            }
-            Stmt::Item(item) => {
-                self.errors.at(
-                    item.span(),
-                    "`#[log]` cannot sit on an item; put it on a `let` or an expression statement",
-                );
-                return None;
-            }
-        };
+        let (target, derived) = target(stmt, self.errors)?;
         let (name, name_span) = match (&args.name, derived) {
-            (Some(lit), _) => (lit.value(), lit.span()),
+            (Some(name), _) => (name.value.value(), name.value.span()),
             (None, Some(derived)) => derived,
             (None, None) => {
                 self.errors.at(
@@ -236,6 +168,80 @@ impl VisitMut for Sites<'_> {
         }
         visit_mut::visit_arm_mut(self, arm);
     }
+}
+
+/// What a `#[log]` statement logs, and the name it gets from a binding or a path; `None`
+/// when the statement cannot be a site (the error is recorded).
+fn target(stmt: &Stmt, errors: &mut Errors) -> Option<(Target, Option<(String, Span)>)> {
+    Some(match stmt {
+        Stmt::Local(local) => {
+            let ident = match binding(&local.pat) {
+                Some(ident) => ident,
+                None => {
+                    errors.at(
+                        local.pat.span(),
+                        "`#[log]` on a `let` needs a single name, like `let loss = ...`; \
+                         log each part with its own statement",
+                    );
+                    return None;
+                }
+            };
+            if local.init.is_none() {
+                errors.at(
+                    ident.span(),
+                    "`#[log]` on a `let` needs a value: `let loss = ...;`",
+                );
+                return None;
+            }
+            if local
+                .init
+                .as_ref()
+                .is_some_and(|init| init.diverge.is_some())
+            {
+                errors.at(
+                    local.let_token.span,
+                    "`#[log]` cannot sit on a `let ... else`",
+                );
+                return None;
+            }
+            (
+                Target::Let {
+                    binding: ident.clone(),
+                    statement: stmt.clone(),
+                },
+                Some((ident.unraw().to_string(), ident.span())),
+            )
+        }
+        Stmt::Expr(expr, Some(_)) => (Target::Expr(expr.clone()), derived_name(expr)),
+        Stmt::Macro(mac) if mac.semi_token.is_some() => {
+            let expr = Expr::Macro(syn::ExprMacro {
+                attrs: Vec::new(),
+                mac: mac.mac.clone(),
+            });
+            (Target::Expr(expr), None)
+        }
+        Stmt::Expr(expr, None) => {
+            errors.at(
+                expr.span(),
+                "a `#[log]` expression must be a statement ending in `;`, not the block's value",
+            );
+            return None;
+        }
+        Stmt::Macro(mac) => {
+            errors.at(
+                mac.span(),
+                "a `#[log]` expression must be a statement ending in `;`",
+            );
+            return None;
+        }
+        Stmt::Item(item) => {
+            errors.at(
+                item.span(),
+                "`#[log]` cannot sit on an item; put it on a `let` or an expression statement",
+            );
+            return None;
+        }
+    })
 }
 
 /// Strips every `#[log]` below a node. With `errors`, reports each one as sitting in a
