@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -75,16 +76,20 @@ pub(crate) struct Fanout {
 }
 
 impl Fanout {
-    pub fn start(backends: Vec<Named>, problems: &ProblemLog) -> Fanout {
+    pub fn start(backends: Vec<Named>, problems: &ProblemLog, dir: &Path) -> Fanout {
         let lanes = backends
             .into_iter()
             .map(|named| {
                 let (jobs, rx) = mpsc::sync_channel(BACKLOG);
                 let name = named.name;
                 let problems = problems.clone();
+                let dir = dir.to_owned();
                 let thread = thread::Builder::new()
                     .name(format!("labbook-{name}"))
-                    .spawn(move || serve(named, rx, &problems))
+                    .spawn(move || {
+                        crate::console::enter_run_log(&dir);
+                        serve(named, rx, &problems)
+                    })
                     .expect("labbook could not start a backend thread");
                 Lane {
                     name,

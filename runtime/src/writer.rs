@@ -11,6 +11,7 @@
 //! thread waits for a writer that is gone: if it ever dies, records are counted as lost in
 //! the run's problems instead.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, JoinHandle, Thread};
@@ -85,18 +86,21 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread; the backend named [`LOCAL`] is written first.
-    pub fn spawn(backends: Vec<Named>, problems: ProblemLog) -> Writer {
+    /// Starts the writer thread; the backend named [`LOCAL`] is written first. Its events
+    /// (and the backends') go to the log of the run in `dir`.
+    pub fn spawn(backends: Vec<Named>, problems: ProblemLog, dir: &Path) -> Writer {
         let (tx, rx) = mpsc::sync_channel::<Arc<Shared>>(1);
         let (local, others): (Vec<Named>, Vec<Named>) =
             backends.into_iter().partition(|b| b.name == LOCAL);
         let fan_problems = problems.clone();
+        let dir = dir.to_owned();
         let thread = thread::Builder::new()
             .name("labbook-writer".into())
             .spawn(move || {
                 let shared = rx.recv().ok()?;
                 let _alive = Alive(&shared);
-                let fanout = Fanout::start(others, &fan_problems);
+                crate::console::enter_run_log(&dir);
+                let fanout = Fanout::start(others, &fan_problems, &dir);
                 drain(&shared, local.into_iter().next(), fanout)
             })
             .expect("labbook could not start its writer thread");

@@ -112,6 +112,7 @@ impl Experiment {
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
         write_info(&dir, &info)?;
         crate::console::open_run_log(&dir, launch.rank);
+        let writer = Writer::spawn(backends, context.problems.clone(), &dir);
         let state = Arc::new(RunState {
             experiment: spec.name.to_owned(),
             id,
@@ -119,7 +120,7 @@ impl Experiment {
             dir,
             rank: launch.rank,
             world_size: launch.world_size,
-            writer: Writer::spawn(backends, context.problems.clone()),
+            writer,
             problems: context.problems.clone(),
             ended: Default::default(),
             saved: Default::default(),

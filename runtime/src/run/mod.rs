@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-pub use self::active::run;
+pub use self::active::{run, Entered};
 pub use self::experiment::{Experiment, ExperimentSpec, Outcome};
 pub use self::info::{Git, Info, RankInfo, Status};
 
