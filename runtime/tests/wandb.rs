@@ -80,6 +80,29 @@ fn resumable(resume: Option<u64>, fail: bool) -> Result<PathBuf, std::io::Error>
     Ok(run().dir().unwrap().to_owned())
 }
 
+/// Logs two metrics a step and, at step 150, an image that W&B cannot store: a file sits
+/// where the W&B run's media folder goes.
+#[experiment(name = "wandb-lossy")]
+fn lossy() -> PathBuf {
+    let dir = run().dir().unwrap().to_owned();
+    let (folder, _) = offline_run(&dir);
+    std::fs::write(folder.join("files/media"), "not a folder").unwrap();
+    for step in 0..LOSSY_STEPS {
+        #[log(metric, step = step)]
+        let loss = 1.0 / (step as f64 + 1.0);
+        if step == 150 {
+            #[log(image, name = "sample", step = step)]
+            Image::rgb(2, 2, vec![7; 12]).unwrap();
+        }
+        #[log(metric, name = "acc", step = step)]
+        step as f64
+            / 300.0;
+    }
+    dir
+}
+
+const LOSSY_STEPS: u64 = 300;
+
 #[experiment(name = "wandb-defaults")]
 fn defaults() {
     #[log(metric)]
@@ -268,6 +291,38 @@ fn without_settings_the_project_is_the_experiment_and_disabled_means_off() {
         !runs[1].join("wandb").exists(),
         "WANDB_MODE=disabled wrote a W&B run"
     );
+}
+
+#[test]
+fn a_record_wandb_cannot_store_is_counted_and_every_other_record_is_written() {
+    setup();
+    let dir = lossy();
+    let (folder, id) = offline_run(&dir);
+    let rows: Vec<Value> = (0..LOSSY_STEPS)
+        .map(|step| {
+            json!({"loss": 1.0 / (step as f64 + 1.0), "acc": step as f64 / 300.0,
+                   "labbook/step": step})
+        })
+        .collect();
+    let spec = json!({"run_id": id, "history": rows, "exit_code": 0, "state": "finished",
+                      "summary": {"loss": 1.0 / LOSSY_STEPS as f64}});
+    let (ok, out) = check(&folder, &spec);
+    assert!(ok, "{out}");
+    // The local store has the image; info.json says W&B lacks it.
+    assert!(dir.join("artifacts/images/sample/150.png").is_file());
+    let info = support::info(&dir);
+    assert_eq!(info.status, labbook::Status::Complete);
+    let problem = info
+        .problems
+        .backends
+        .get("wandb")
+        .unwrap_or_else(|| panic!("no wandb problem in {:?}", info.problems));
+    assert_eq!(problem.lost, 1, "{problem:?}");
+    assert!(
+        problem.error.contains("`sample` at step 150") && problem.error.contains("files/media"),
+        "{problem:?}"
+    );
+    assert!(!problem.disabled);
 }
 
 #[test]

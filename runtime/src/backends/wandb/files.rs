@@ -14,7 +14,6 @@
 
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -95,17 +94,25 @@ pub struct Media {
 }
 
 /// Writes a PNG where wandb puts a logged image: `media/images/<name>_<step>_<hash>.png`.
-pub fn write_image(files_dir: &Path, name: &str, step: u64, png: &[u8]) -> io::Result<Media> {
+pub fn write_image(
+    files_dir: &Path,
+    name: &str,
+    step: u64,
+    png: &[u8],
+) -> Result<Media, crate::backend::BackendError> {
     let sha256: String = Sha256::digest(png)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     let path = format!("media/images/{name}_{step}_{}.png", &sha256[..20]);
     let file: PathBuf = files_dir.join(&path);
-    if let Some(parent) = file.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    fs::write(&file, png)?;
+    let written = match file.parent() {
+        Some(parent) => fs::create_dir_all(parent).and_then(|()| fs::write(&file, png)),
+        None => fs::write(&file, png),
+    };
+    written.map_err(|e| {
+        crate::backend::BackendError::new(format_args!("cannot write {}: {e}", file.display()))
+    })?;
     Ok(Media {
         path,
         sha256,

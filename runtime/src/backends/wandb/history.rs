@@ -66,6 +66,11 @@ impl Row {
         self.len == 0
     }
 
+    /// Drops the row's items (a row that could not be written).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// The row's items, to encode; hand them back with [`Row::reuse`].
     pub fn take(&mut self) -> Vec<Item> {
         self.items.truncate(self.len);

@@ -20,6 +20,8 @@
 //!   `_step` continuing). Rows the first attempt wrote after its last checkpoint stay in
 //!   its folder; how W&B merges the two folders on upload is not verified.
 //! - Checkpoints and artifacts are not uploaded (they stay in the run directory).
+//! - A record W&B cannot store (an image whose file cannot be written) is counted under
+//!   `wandb` in `info.json`'s `problems`; every other record of its batch is still written.
 
 mod files;
 mod history;
@@ -36,6 +38,7 @@ use prost::Message;
 use self::history::{Row, STEP_KEY};
 use self::proto::{Item, Kind, Record as WandbRecord};
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
+use crate::problems::ProblemLog;
 use crate::record::{Record, Value};
 use crate::run::Status;
 
@@ -55,6 +58,10 @@ struct Wandb {
     config: Vec<Item>,
     media: Vec<proto::FilesItem>,
     buffer: Vec<u8>,
+    /// Where records W&B could not take are counted (`info.json`'s `problems`).
+    problems: ProblemLog,
+    /// Whether a lost record was already reported in the run's log.
+    warned: bool,
 }
 
 impl std::fmt::Debug for Wandb {
@@ -110,6 +117,8 @@ impl Wandb {
             config: Vec::new(),
             media: Vec::new(),
             buffer: Vec::with_capacity(4096),
+            problems: run.problems.clone(),
+            warned: false,
         })
     }
 
@@ -278,6 +287,30 @@ impl Wandb {
         Ok(())
     }
 
+    /// Writes the open row; when that fails, its records are counted as lost and the row
+    /// is dropped, so the next records start a row of their own.
+    fn close_row_or_count(&mut self) {
+        let (records, step) = (self.row.items().len() as u64, self.row.step);
+        if let Err(e) = self.close_row() {
+            self.lost(
+                records,
+                format_args!("the history row of step {step} is not in the W&B run: {e}"),
+            );
+            self.row.clear();
+        }
+    }
+
+    /// Counts records this backend could not store; the first time, also says so in the
+    /// run's log.
+    fn lost(&mut self, records: u64, error: std::fmt::Arguments<'_>) {
+        let error = format!("{error}; the run directory still has it");
+        if !self.warned {
+            self.warned = true;
+            tracing::warn!("labbook backend `wandb`: {error}");
+        }
+        self.problems.backend("wandb", records, error);
+    }
+
     /// The `value_json` of a text, histogram or image; `None` for a metric.
     fn json(&mut self, record: &Record) -> Result<Option<String>, BackendError> {
         Ok(match &record.value {
@@ -303,6 +336,8 @@ impl Backend for Wandb {
         self.start_records(run)
     }
 
+    /// Every record W&B can take is written; one it cannot take is counted in the run's
+    /// problems and the others go on (an error is never per batch).
     fn write(&mut self, batch: &[Record]) -> Result<(), BackendError> {
         for record in batch {
             let name = record.name.as_str();
@@ -315,9 +350,21 @@ impl Backend for Wandb {
                 _ => {}
             }
             if !self.row.takes(name, record.step) {
-                self.close_row()?;
+                self.close_row_or_count();
             }
-            let json = self.json(record)?;
+            let json = match self.json(record) {
+                Ok(json) => json,
+                Err(e) => {
+                    self.lost(
+                        1,
+                        format_args!(
+                            "`{name}` at step {} is not in the W&B run: {e}",
+                            record.step
+                        ),
+                    );
+                    continue;
+                }
+            };
             let out = self.row.push(name, record.step, record.time);
             match (json, &record.value) {
                 (Some(json), _) => out.push_str(&json),
@@ -335,9 +382,11 @@ impl Backend for Wandb {
         Ok(())
     }
 
+    /// Writes the open row, the summary and the exit record; a part that fails is counted
+    /// or reported and the parts after it are still written.
     fn finish(&mut self, end: &RunEnd) -> Result<(), BackendError> {
-        self.close_row()?;
-        self.settle()?;
+        self.close_row_or_count();
+        let settled = self.settle();
         if let (Status::Failed, Some(error)) = (end.status, &end.error) {
             self.emit(Kind::OutputRaw(proto::OutputRawRecord {
                 output_type: 0,
@@ -352,7 +401,7 @@ impl Backend for Wandb {
         self.log.flush()?;
         self.log.get_ref().get_ref().sync_data()?;
         self.state.write(&self.root)?;
-        Ok(())
+        settled
     }
 }
 
