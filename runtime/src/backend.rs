@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::record::Record;
-use crate::run::{Info, Status};
+use crate::store::meta::{Info, Status};
 
 /// What a backend learns about the run it serves.
 #[derive(Debug)]

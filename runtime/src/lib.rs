@@ -75,7 +75,8 @@ pub use crate::image::{Image, ToImage};
 pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
 pub use crate::problems::{Problem, Problems};
 pub use crate::record::{Record, Value};
-pub use crate::run::{run, Entered, Git, Info, RankInfo, Run, Status};
+pub use crate::run::{run, Entered, Run};
+pub use crate::store::meta::{Git, Info, RankInfo, Status};
 
 /// Everything a training file needs: `use labbook::prelude::*;`.
 pub mod prelude {

@@ -274,7 +274,7 @@ impl Drop for Writer {
             .is_some()
         {
             let end = RunEnd {
-                status: crate::run::Status::Failed,
+                status: crate::store::meta::Status::Failed,
                 error: Some("the run ended without being finished".into()),
                 time: crate::record::now(),
             };

@@ -11,11 +11,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{jsonl, layout};
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
 use crate::name::Name;
 use crate::problems::ProblemLog;
 use crate::record::{Record, Value};
+use crate::store::{jsonl, layout};
 
 /// The most a stream keeps in memory while its file cannot be written; lines beyond it are
 /// counted as lost.

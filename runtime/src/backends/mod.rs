@@ -1,7 +1,9 @@
-//! The backends that ship with labbook, one module each. The local run store lives in
-//! [`crate::store`]; the others are behind Cargo features of their own.
+//! The backends that ship with labbook, one module each: [`local`] writes the run directory
+//! (the format is [`crate::store`]) and is always on; the others are behind Cargo features
+//! of their own.
 
 pub mod console;
+pub mod local;
 #[cfg(feature = "mlflow")]
 pub mod mlflow;
 #[cfg(feature = "prov")]

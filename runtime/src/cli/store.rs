@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::store::jsonl::{self, Point};
 use crate::store::layout;
-use crate::{Info, Status};
+use crate::store::meta::{Info, Status};
 
 /// One run directory, found in the store or named by its path.
 #[derive(Clone, Debug)]

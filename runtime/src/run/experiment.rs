@@ -4,7 +4,6 @@ use std::any::Any;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::info::{Info, RankInfo, Status};
 use super::{active, RunState};
 use crate::backend::{self, RunContext};
 use crate::checkpoint::Resume;
@@ -13,6 +12,7 @@ use crate::gate::Ranks;
 use crate::launcher;
 use crate::problems::ProblemLog;
 use crate::record::now;
+use crate::store::meta::{Info, RankInfo, Status};
 use crate::store::{alloc, layout};
 use crate::writer::{Writer, LOCAL};
 

@@ -4,6 +4,4 @@
 pub mod alloc;
 pub mod jsonl;
 pub mod layout;
-mod local;
-
-pub use self::local::LocalStore;
+pub mod meta;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::document::{self, attributes, local, long, name, time, time_text, Document};
 use super::Prov;
 use crate::backend::RunEnd;
-use crate::run::RankInfo;
 use crate::store::layout;
+use crate::store::meta::RankInfo;
 
 impl Prov {
     pub(super) fn document(&self, end: &RunEnd) -> Value {

@@ -29,8 +29,8 @@ use serde_json::Value;
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
 use crate::name::Name;
 use crate::record::{Record, Value as Logged};
-use crate::run::Info;
 use crate::store::layout;
+use crate::store::meta::Info;
 
 /// What this process saw of one stream.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use prost::{Message, Oneof};
 
 use super::proto::{Kind, SummaryMetadata, SummaryValue, TensorProto, TensorShape, DT_FLOAT};
-use crate::run::Status;
+use crate::store::meta::Status;
 
 #[derive(Clone, PartialEq, Message)]
 struct HParamsPluginData {
