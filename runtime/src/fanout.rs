@@ -87,7 +87,7 @@ impl Fanout {
                 let thread = thread::Builder::new()
                     .name(format!("labbook-{name}"))
                     .spawn(move || {
-                        crate::console::enter_run_log(&dir);
+                        crate::diagnostics::enter_run_log(&dir);
                         serve(named, rx, &problems)
                     })
                     .expect("labbook could not start a backend thread");

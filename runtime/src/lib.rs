@@ -37,7 +37,7 @@ pub mod backends;
 pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
-mod console;
+mod diagnostics;
 mod error;
 mod fanout;
 mod gate;

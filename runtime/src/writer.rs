@@ -99,7 +99,7 @@ impl Writer {
             .spawn(move || {
                 let shared = rx.recv().ok()?;
                 let _alive = Alive(&shared);
-                crate::console::enter_run_log(&dir);
+                crate::diagnostics::enter_run_log(&dir);
                 let fanout = Fanout::start(others, &fan_problems, &dir);
                 drain(&shared, local.into_iter().next(), fanout)
             })

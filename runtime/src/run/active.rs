@@ -78,7 +78,7 @@ impl Run {
         let mut logs = false;
         if let Some(state) = &state {
             THREAD.with(|runs| runs.borrow_mut().push(Arc::clone(state)));
-            logs = crate::console::enter_run_log(state.dir());
+            logs = crate::diagnostics::enter_run_log(state.dir());
         }
         Entered {
             state,
@@ -111,7 +111,7 @@ impl Drop for Entered {
             }
         });
         if self.logs {
-            crate::console::leave_run_log(state.dir());
+            crate::diagnostics::leave_run_log(state.dir());
         }
     }
 }

@@ -67,7 +67,7 @@ impl Experiment {
         config: Option<serde_json::Value>,
         resume: Option<u64>,
     ) -> crate::Result<Experiment> {
-        crate::console::init_tracing();
+        crate::diagnostics::init_tracing();
         let start = now();
         let launch = launcher::detect();
         let experiment_dir = layout::root().join(spec.name);
@@ -111,7 +111,7 @@ impl Experiment {
         let backends = start_backends(&context);
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
         write_info(&dir, &info)?;
-        crate::console::open_run_log(&dir, launch.rank);
+        crate::diagnostics::open_run_log(&dir, launch.rank);
         let writer = Writer::spawn(backends, context.problems.clone(), &dir);
         let state = Arc::new(RunState {
             experiment: spec.name.to_owned(),

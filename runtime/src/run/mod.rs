@@ -154,7 +154,7 @@ impl RunState {
                 info.problems.lines().join("\n  ")
             );
         }
-        crate::console::close_run_log(&self.dir);
+        crate::diagnostics::close_run_log(&self.dir);
         active::leave(self);
     }
 }
