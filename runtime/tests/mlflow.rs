@@ -236,6 +236,7 @@ fn child() {
         Ok("guarded") => {
             guarded();
         }
+        Ok("hung") => hung(),
         Ok("sync") => {
             let dir = PathBuf::from(var("LABBOOK_TEST_SYNC_DIR"));
             let report = mlflow::sync(&[dir], &settings(&var("LABBOOK_TEST_SYNC_URI")));
@@ -372,6 +373,99 @@ fn guarded() -> PathBuf {
         let loss = f64::from(i);
     }
     run().dir().unwrap().to_owned()
+}
+
+/// The step of the checkpoint a resumed `mlflow-resumed` run continues from.
+const CHECKPOINT_STEP: u64 = 99;
+
+/// `loss` for every step before `to`, a checkpoint at step 99; a resumed run continues after
+/// it. The values depend on the step only, as in a deterministic training loop.
+#[experiment(name = "mlflow-resumed", resume = resume)]
+fn resumable(resume: Option<u64>, to: u64) -> PathBuf {
+    let mut at = 0u64;
+    let first = run().restore(&mut at).unwrap().map_or(0, |step| step + 1);
+    for step in first..to {
+        run()
+            .log_metric("loss", step, (step as f64).sqrt() / 3.0)
+            .unwrap();
+        if step == CHECKPOINT_STEP {
+            at = step;
+            #[log(checkpoint, step = step)]
+            &at;
+        }
+    }
+    run().dir().unwrap().to_owned()
+}
+
+/// A run whose directory holds, next to a file of its own, links to a file and a folder
+/// outside it.
+#[experiment(name = "mlflow-links")]
+fn linked(outside: &Path) -> PathBuf {
+    #[log(metric)]
+    let loss = 1.0;
+    let artifacts = run().dir().unwrap().join("artifacts");
+    std::fs::create_dir_all(artifacts.join("kept")).unwrap();
+    std::fs::write(artifacts.join("kept/notes.txt"), "in the run").unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret.txt"),
+        artifacts.join("kept/secret.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside, artifacts.join("outside")).unwrap();
+    run().dir().unwrap().to_owned()
+}
+
+const HUNG_POINTS: u32 = 2000;
+
+/// Logs, writes its run directory to the file `LABBOOK_TEST_READY` names, and waits to be
+/// interrupted.
+#[experiment(name = "mlflow-hung")]
+fn hung() {
+    for i in 0..HUNG_POINTS {
+        #[log(metric)]
+        let loss = f64::from(i) / 7.0;
+    }
+    run().flush().unwrap();
+    let ready = PathBuf::from(std::env::var_os("LABBOOK_TEST_READY").unwrap());
+    let dir = run().dir().unwrap().display().to_string();
+    std::fs::write(ready.with_extension("tmp"), dir).unwrap();
+    std::fs::rename(ready.with_extension("tmp"), &ready).unwrap();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every artifact path of a run, listed by MLflow's own client.
+fn artifact_listing(uri: &str, experiment: &str, run_name: &str) -> Vec<String> {
+    let script = r#"
+import json, sys
+import mlflow
+from mlflow.tracking import MlflowClient
+uri, experiment, name = sys.argv[1:4]
+mlflow.set_tracking_uri(uri)
+client = MlflowClient(tracking_uri=uri)
+exp = client.get_experiment_by_name(experiment)
+[run] = [r for r in client.search_runs([exp.experiment_id]) if r.info.run_name == name]
+paths = []
+def walk(path):
+    for entry in client.list_artifacts(run.info.run_id, path):
+        if entry.is_dir:
+            walk(entry.path)
+        else:
+            paths.append(entry.path)
+walk(None)
+print(json.dumps(sorted(paths)))
+"#;
+    let out = Command::new(python())
+        .args(["-c", script, uri, experiment, run_name])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -727,4 +821,182 @@ fn wrong_credentials_are_a_clear_error_and_the_run_stays_intact() {
             ("MLFLOW_TRACKING_PASSWORD", password),
         ],
     );
+}
+
+#[test]
+fn links_inside_a_run_are_never_followed_by_the_upload() {
+    let server = shared();
+    let outside = temp_dir("outside-the-run");
+    std::fs::write(outside.join("secret.txt"), "not part of any run").unwrap();
+    let dir = {
+        let _env = env(&[]);
+        linked(&outside)
+    };
+    let report = mlflow::sync(std::slice::from_ref(&dir), &settings(&server.uri()));
+    assert!(report.is_success(), "{report}");
+    let said = report.to_string();
+    for link in ["artifacts/kept/secret.txt", "artifacts/outside"] {
+        assert!(said.contains(&format!("file `{link}`")), "{said}");
+    }
+    let label = format!("mlflow-links/{}", info(&dir).id);
+    let listed = artifact_listing(&server.uri(), "mlflow-links", &label);
+    assert!(
+        listed.contains(&"artifacts/kept/notes.txt".to_owned()),
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|p| !p.contains("secret") && !p.contains("outside")),
+        "a link was followed: {listed:?}"
+    );
+    // Said once: a second sync neither uploads nor reports them again.
+    let again = mlflow::sync(std::slice::from_ref(&dir), &settings(&server.uri()));
+    assert!(again.to_string().contains("up to date"), "{again}");
+}
+
+#[test]
+fn a_run_resumed_offline_syncs_every_step_exactly_once() {
+    let server = shared();
+    let dir = {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
+        resumable(None, 300)
+    };
+    assert_eq!(state(&dir)["synced"], true);
+    assert_eq!(confirmed_points(&dir), 300);
+    // Resumed without a server: the stream goes back to step 99, then past its old length.
+    let resumed = {
+        let _env = env(&[]);
+        resumable(Some(info(&dir).id), 600)
+    };
+    assert_eq!(resumed, dir);
+    assert_eq!(support::steps(&dir, "loss"), (0..600).collect::<Vec<_>>());
+
+    let report = mlflow::sync(std::slice::from_ref(&dir), &settings(&server.uri()));
+    assert!(report.is_success(), "{report}");
+    match &report.runs[0].outcome {
+        SyncOutcome::Synced { points, notes, .. } => {
+            assert!(notes.is_empty(), "{notes:?}");
+            assert_eq!(*points, 300, "steps 300 to 599 are new to the server");
+        }
+        other => panic!("{other:?}"),
+    }
+    let label = format!("mlflow-resumed/{}", info(&dir).id);
+    check(
+        &server.uri(),
+        json!({
+            "experiment": "mlflow-resumed", "run_name": label, "runs": 1, "status": "FINISHED",
+            "metrics": { "loss": expected(&dir, "loss") },
+        }),
+        &[],
+    );
+}
+
+/// A server that takes every connection and never answers: a real socket, held open.
+fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming().flatten() {
+            held.push(connection);
+        }
+    });
+    uri
+}
+
+#[test]
+fn ctrl_c_while_the_server_never_answers_ends_the_run_failed_within_the_grace() {
+    let uri = silent_server();
+    let ready = temp_dir("hung").join("ready");
+    let mut child = spawn_child(
+        "hung",
+        &[
+            ("MLFLOW_TRACKING_URI", uri),
+            ("LABBOOK_TEST_READY", ready.display().to_string()),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child ended ({status}) before logging");
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the child logged nothing within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dir = PathBuf::from(std::fs::read_to_string(&ready).unwrap());
+    let interrupted = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if interrupted.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the child did not exit within 30 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = interrupted.elapsed();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Within the interrupt's 10 s grace, not cut off by it.
+    assert!(
+        took < Duration::from_secs(10),
+        "exit {took:?} after Ctrl-C:\n{stderr}"
+    );
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("did not reach the disk"), "{stderr}");
+    assert!(
+        !stderr.contains("were stopped"),
+        "MLflow was cut off:\n{stderr}"
+    );
+
+    let info = info(&dir);
+    assert_eq!(info.status, labbook::Status::Failed);
+    assert_eq!(info.error.as_deref(), Some("interrupted"));
+    assert_eq!(points(&dir, "loss").len(), HUNG_POINTS as usize);
+    let problem = info
+        .problems
+        .backends
+        .get("mlflow")
+        .unwrap_or_else(|| panic!("no mlflow problem in {:?}", info.problems));
+    assert_eq!(problem.lost, u64::from(HUNG_POINTS), "{problem:?}");
+    assert!(problem.error.contains("labbook sync"), "{problem:?}");
+    assert_eq!(confirmed_points(&dir), 0);
+    // Every other backend finished.
+    for (name, other) in &info.problems.backends {
+        assert!(name == "mlflow", "{name}: {other:?}");
+    }
+    #[cfg(feature = "tensorboard")]
+    {
+        let events: Vec<_> = std::fs::read_dir(dir.join("tensorboard"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("events.out"))
+            .collect();
+        assert_eq!(events.len(), 1);
+        let bytes = std::fs::read(events[0].path()).unwrap();
+        // TFRecord framing: u64 length, u32 CRC, data, u32 CRC; the file is whole and holds
+        // the version event and every point.
+        let (mut at, mut records) = (0, 0);
+        while at < bytes.len() {
+            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+            at += 8 + 4 + len + 4;
+            records += 1;
+        }
+        assert_eq!(at, bytes.len());
+        assert!(records > HUNG_POINTS as usize, "{records} records");
+    }
 }

@@ -4,7 +4,9 @@
 //! without sending anything twice.
 
 use std::collections::btree_map::{BTreeMap, Entry};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::client::{Client, Metric, MetricValue};
 use super::local::{self, LocalRun, StreamFile};
@@ -50,8 +52,11 @@ pub(crate) struct Engine {
     experiment: String,
     /// Params logged in this process that `params.json` may not hold yet.
     pub logged_params: Vec<(String, String)>,
-    /// Stop between requests after this moment.
-    pub deadline: Option<Instant>,
+    /// Stop between requests after this moment, which is this long after the pass began.
+    pub deadline: Option<(Instant, Duration)>,
+    /// Set when nobody waits for this upload any more (the end of the run gave up on it):
+    /// no request is started after it.
+    pub abandoned: Arc<AtomicBool>,
     done: Done,
 }
 
@@ -66,15 +71,7 @@ struct Batch {
 impl Engine {
     /// Reads the state of `run` for the server in `settings`; no request is made.
     pub fn open(settings: &Settings, run: LocalRun) -> Result<Engine, MlflowError> {
-        let mut state = SyncState::load(&run.dir, &settings.tracking_uri);
-        // Streams rolled back by a resume continue after the points they still have, before
-        // new points are appended.
-        for (relative, at) in &mut state.streams {
-            let path = run.dir.join(relative);
-            if std::fs::metadata(&path).is_ok_and(|m| m.len() < at.offset) {
-                *at = local::skip_points(&path, at.points).unwrap_or_default();
-            }
-        }
+        let state = SyncState::load(&run.dir, &settings.tracking_uri);
         Ok(Engine {
             client: super::client::Client::new(settings)?,
             experiment: settings
@@ -85,6 +82,7 @@ impl Engine {
             state,
             logged_params: Vec::new(),
             deadline: None,
+            abandoned: Arc::default(),
             done: Done::default(),
         })
     }
@@ -107,6 +105,7 @@ impl Engine {
     }
 
     fn steps(&mut self, pass: Pass, done: &mut Done) -> Result<(), MlflowError> {
+        self.check_deadline()?;
         self.ensure_run(done)?;
         self.recover_in_flight()?;
         self.params(done)?;
@@ -149,8 +148,9 @@ impl Engine {
 
     fn check_deadline(&self) -> Result<(), MlflowError> {
         match self.deadline {
-            Some(deadline) if Instant::now() > deadline => Err(MlflowError::Deadline(
-                super::upload::FINISH_TIMEOUT.as_secs(),
+            Some((at, after)) if Instant::now() > at => Err(MlflowError::Deadline(after.as_secs())),
+            _ if self.abandoned.load(Ordering::Acquire) => Err(MlflowError::Deadline(
+                self.deadline.map_or(0, |(_, after)| after.as_secs()),
             )),
             _ => Ok(()),
         }
@@ -365,16 +365,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Where a stream's upload stands; a stream shorter than that (rolled back by a resume)
-    /// continues after the points it still has.
+    /// Where a stream's upload stands (see [`progress`]).
     fn progress_of(&self, stream: &StreamFile) -> Result<Progress, MlflowError> {
-        let at = self.state.streams.get(&stream.relative).copied();
-        let at = at.unwrap_or_default();
-        let len = std::fs::metadata(&stream.path).map_err(io(stream))?.len();
-        if at.offset <= len {
-            return Ok(at);
-        }
-        local::skip_points(&stream.path, at.points).map_err(io(stream))
+        progress(&self.state, stream).map_err(io(stream))
     }
 
     fn send(&mut self, batch: Batch, done: &mut Done) -> Result<(), MlflowError> {
@@ -447,7 +440,14 @@ impl Engine {
             return Ok(());
         };
         let mut unsaved = 0;
-        for (relative, path, stamp) in self.run.files(streams) {
+        let (files, left_out) = self.run.files(streams);
+        for relative in left_out {
+            if !self.is_rejected(FILE, &relative) {
+                let reason = "a symbolic link or special file: links inside a run are never followed and special files never read".to_owned();
+                self.reject(FILE, relative, reason, done);
+            }
+        }
+        for (relative, path, stamp) in files {
             if self.state.artifacts.get(&relative) == Some(&stamp)
                 || self.is_rejected(FILE, &relative)
             {
@@ -475,6 +475,38 @@ impl Engine {
         }
         self.save()
     }
+}
+
+/// Where the upload of `stream` stands in `state`. When the file no longer holds the line
+/// the recorded progress ends with (a resume rolled the stream back and logged new points),
+/// the upload continues after the points up to the last step the server holds.
+pub(crate) fn progress(state: &SyncState, stream: &StreamFile) -> std::io::Result<Progress> {
+    let at = state
+        .streams
+        .get(&stream.relative)
+        .copied()
+        .unwrap_or_default();
+    if local::still_there(&stream.path, &at)? {
+        return Ok(at);
+    }
+    local::realign(&stream.path, &at)
+}
+
+/// Metric points in the run directory `dir` that the server is not known to hold.
+pub(crate) fn unsent_points(dir: &std::path::Path, state: &SyncState) -> u64 {
+    local::streams(dir)
+        .iter()
+        .filter(|stream| {
+            !state
+                .rejected
+                .contains_key(&format!("{METRIC} {}", stream.key))
+        })
+        .map(|stream| {
+            progress(state, stream)
+                .and_then(|at| local::lines_after(&stream.path, &at))
+                .unwrap_or(0)
+        })
+        .sum()
 }
 
 fn io(stream: &StreamFile) -> impl Fn(std::io::Error) -> MlflowError + '_ {

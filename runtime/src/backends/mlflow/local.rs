@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use super::state::{Progress, Stamp};
+use super::state::{LineMark, Progress, Stamp};
 use crate::run::{Info, Status};
 use crate::store::jsonl::Point;
 use crate::store::layout;
@@ -128,34 +128,22 @@ impl LocalRun {
 
     /// Every metric stream file of every rank.
     pub fn streams(&self) -> Vec<StreamFile> {
-        let mut files = Vec::new();
-        walk(&self.dir, layout::METRICS, &mut |relative, path| {
-            let Some(name) = relative
-                .strip_prefix("metrics/")
-                .and_then(|r| r.strip_suffix(".jsonl"))
-            else {
-                return;
-            };
-            files.push(StreamFile {
-                relative: relative.to_owned(),
-                key: name.to_owned(),
-                path: path.to_owned(),
-            });
-        });
-        files
+        streams(&self.dir)
     }
 
     /// The files mirrored as artifacts under the same relative paths: `artifacts/` (copied
     /// files, images) and `checkpoints/` (not `last.*`, a copy of the newest), and with
-    /// `streams` the text and histogram streams.
-    pub fn files(&self, streams: bool) -> Vec<(String, PathBuf, Stamp)> {
+    /// `streams` the text and histogram streams. Also the paths left out because they are
+    /// symbolic links or special files (see [`walk`]).
+    pub fn files(&self, streams: bool) -> (Vec<(String, PathBuf, Stamp)>, Vec<String>) {
         let mut files = Vec::new();
+        let mut left_out = Vec::new();
         let mut folders = vec![layout::ARTIFACTS, crate::checkpoint::FOLDER];
         if streams {
             folders.extend([layout::TEXT, layout::HISTOGRAMS]);
         }
         for folder in folders {
-            walk(&self.dir, folder, &mut |relative, path| {
+            left_out.extend(walk(&self.dir, folder, &mut |relative, path| {
                 let name = relative.rsplit('/').next().unwrap_or_default();
                 let skip = name.contains(".tmp")
                     || (folder == crate::checkpoint::FOLDER && name.starts_with("last."))
@@ -163,7 +151,11 @@ impl LocalRun {
                         && folder != layout::ARTIFACTS
                         && folder != crate::checkpoint::FOLDER
                         && !name.ends_with(".jsonl"));
-                if let (false, Ok(meta)) = (skip, fs::metadata(path)) {
+                // `symlink_metadata`: the file may have become a link since it was listed.
+                if let (false, Ok(meta)) = (skip, fs::symlink_metadata(path)) {
+                    if !meta.is_file() {
+                        return;
+                    }
                     let modified = meta
                         .modified()
                         .ok()
@@ -178,10 +170,30 @@ impl LocalRun {
                         },
                     ));
                 }
-            });
+            }));
         }
-        files
+        (files, left_out)
     }
+}
+
+/// Every metric stream file of every rank in the run directory `dir`.
+pub(crate) fn streams(dir: &Path) -> Vec<StreamFile> {
+    let mut files = Vec::new();
+    // A link or special file in `metrics/` is no stream the run wrote: left out.
+    let _ = walk(dir, layout::METRICS, &mut |relative, path| {
+        let Some(name) = relative
+            .strip_prefix("metrics/")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+        else {
+            return;
+        };
+        files.push(StreamFile {
+            relative: relative.to_owned(),
+            key: name.to_owned(),
+            path: path.to_owned(),
+        });
+    });
+    files
 }
 
 /// Reads at most `max` points of a stream starting at `from`, whole lines only.
@@ -202,8 +214,10 @@ pub(crate) fn read_points(path: &Path, from: Progress, max: usize) -> std::io::R
             return Ok(chunk);
         }
         chunk.end.offset += read as u64;
+        chunk.end.last_line = Some(LineMark::of(&line));
         match parse(&line) {
             Ok(point) => {
+                chunk.end.last_step = Some(point.step);
                 chunk.points.push(point);
                 chunk.end.points += 1;
             }
@@ -219,16 +233,82 @@ pub(crate) fn read_points(path: &Path, from: Progress, max: usize) -> std::io::R
 
 /// The progress just past the first `points` points of a stream (or its last whole line).
 pub(crate) fn skip_points(path: &Path, points: u64) -> std::io::Result<Progress> {
+    skip_while(path, |at, _| at.points < points)
+}
+
+/// Reads whole lines from the start while `more(progress so far, next point)` holds; the
+/// progress just before the first point it refuses (or at the last whole line).
+fn skip_while(
+    path: &Path,
+    mut more: impl FnMut(&Progress, &Point) -> bool,
+) -> std::io::Result<Progress> {
+    let mut reader = BufReader::new(fs::File::open(path)?);
     let mut at = Progress::default();
-    while at.points < points {
-        let chunk = read_points(path, at, (points - at.points).min(100_000) as usize)?;
-        let done = chunk.exhausted;
-        at = chunk.end;
-        if done {
-            break;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 || line.last() != Some(&b'\n') {
+            return Ok(at);
         }
+        let point = parse(&line).ok();
+        if let Some(point) = &point {
+            if !more(&at, point) {
+                return Ok(at);
+            }
+            at.points += 1;
+            at.last_step = Some(point.step);
+        }
+        at.offset += read as u64;
+        at.last_line = Some(LineMark::of(&line));
     }
-    Ok(at)
+}
+
+/// Whether the file still holds, just before `at.offset`, the line that was there when `at`
+/// was recorded. A progress without a recorded line (an older state file) only needs the
+/// file to be long enough.
+pub(crate) fn still_there(path: &Path, at: &Progress) -> std::io::Result<bool> {
+    let len = fs::metadata(path)?.len();
+    if at.offset > len {
+        return Ok(false);
+    }
+    let Some(mark) = at.last_line else {
+        return Ok(true);
+    };
+    let Some(start) = at.offset.checked_sub(mark.len) else {
+        return Ok(false);
+    };
+    let mut file = fs::File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut line = Vec::with_capacity(mark.len as usize);
+    file.take(mark.len).read_to_end(&mut line)?;
+    Ok(LineMark::of(&line) == mark)
+}
+
+/// Where to continue a stream whose file changed under a recorded progress: a resume
+/// rolled it back to its checkpoint and logged new points, possibly past the old length.
+/// The points up to the last step the server holds are skipped, from the start of the file
+/// (steps only grow in a stream; the server keeps the points it already has for them).
+pub(crate) fn realign(path: &Path, sent: &Progress) -> std::io::Result<Progress> {
+    match sent.last_step {
+        Some(last) => skip_while(path, |_, point| point.step <= last),
+        None => skip_points(path, sent.points),
+    }
+}
+
+/// The whole lines after `at`: points not sent yet.
+pub(crate) fn lines_after(path: &Path, at: &Progress) -> std::io::Result<u64> {
+    let mut file = fs::File::open(path)?;
+    file.seek(SeekFrom::Start(at.offset))?;
+    let mut buffer = vec![0; 1 << 16];
+    let mut lines = 0;
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(lines);
+        }
+        lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+    }
 }
 
 fn parse(line: &[u8]) -> Result<Point, String> {
@@ -240,25 +320,50 @@ pub(crate) fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
 }
 
-/// Calls `visit(relative path, path)` for every file under `dir/folder`, in a stable order.
-fn walk(dir: &Path, folder: &str, visit: &mut impl FnMut(&str, &Path)) {
-    let mut pending = vec![dir.join(folder)];
+/// Calls `visit(relative path, path)` for every regular file under `dir/folder`, in a stable
+/// order, and returns the relative paths of what it left out: symbolic links, which are never
+/// followed (a link inside a run may point anywhere on the machine), and special files
+/// (FIFOs, sockets, devices), which are never opened.
+fn walk(dir: &Path, folder: &str, visit: &mut impl FnMut(&str, &Path)) -> Vec<String> {
+    let relative = |path: &Path| -> String {
+        let parts: Vec<_> = path
+            .strip_prefix(dir)
+            .unwrap_or(path)
+            .iter()
+            .map(|c| c.to_string_lossy())
+            .collect();
+        parts.join("/")
+    };
+    let top = dir.join(folder);
+    let mut left_out = Vec::new();
+    if fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink()) {
+        left_out.push(folder.to_owned());
+        return left_out;
+    }
+    let mut pending = vec![top];
     let mut found = Vec::new();
     while let Some(current) = pending.pop() {
         for entry in fs::read_dir(&current).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            // The entry's own type: a link is a link, whatever it points to.
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
                 pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(dir) {
-                let relative: Vec<_> = relative.iter().map(|c| c.to_string_lossy()).collect();
-                found.push((relative.join("/"), path));
+            } else if kind.is_file() {
+                found.push((relative(&path), path));
+            } else {
+                left_out.push(relative(&path));
             }
         }
     }
     found.sort();
+    left_out.sort();
     for (relative, path) in &found {
         visit(relative, path);
     }
+    left_out
 }
 
 /// Nested objects become `a.b.c` keys; anything else is one value, strings as they are and
@@ -396,6 +501,39 @@ mod tests {
         ] {
             assert!(check_key(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rewritten_stream_is_noticed_and_continues_after_the_last_step_sent() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let lines = |steps: std::ops::Range<u64>, time: f64| {
+            let mut bytes = Vec::new();
+            for step in steps {
+                crate::store::jsonl::push_scalar(&mut bytes, step, step as f64, time);
+            }
+            bytes
+        };
+        fs::write(tmp.path(), lines(0..6, 1.0)).unwrap();
+        let sent = read_points(tmp.path(), Progress::default(), 6).unwrap().end;
+        assert_eq!((sent.points, sent.last_step), (6, Some(5)));
+        assert!(still_there(tmp.path(), &sent).unwrap());
+        // Appending keeps it; a resume to step 2 with new points past the old length does not.
+        let mut grown = lines(0..6, 1.0);
+        grown.extend(lines(6..8, 1.0));
+        fs::write(tmp.path(), &grown).unwrap();
+        assert!(still_there(tmp.path(), &sent).unwrap());
+        let mut resumed = lines(0..3, 1.0);
+        resumed.extend(lines(3..12, 12.25));
+        fs::write(tmp.path(), &resumed).unwrap();
+        assert!(!still_there(tmp.path(), &sent).unwrap());
+        let at = realign(tmp.path(), &sent).unwrap();
+        assert_eq!((at.points, at.last_step), (6, Some(5)));
+        let rest = read_points(tmp.path(), at, 100).unwrap();
+        assert_eq!(
+            rest.points.iter().map(|p| p.step).collect::<Vec<_>>(),
+            [6, 7, 8, 9, 10, 11]
+        );
+        assert_eq!(lines_after(tmp.path(), &at).unwrap(), 6);
     }
 
     #[test]

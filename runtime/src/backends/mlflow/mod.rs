@@ -18,6 +18,17 @@
 //! directory and records what the server confirmed in `metadata/mlflow.json`. When the
 //! server is down the points wait in the run directory and are sent in order once it is back;
 //! when the run ends first, [`sync`] (`labbook sync`) sends the rest later, exactly once.
+//!
+//! The end of a run waits for the last upload at most 60 s, or 5 s when the run was
+//! interrupted (Ctrl-C allows 10 s in all); a server that takes the connection and never
+//! answers holds it up no longer. The points the server is not known to hold then are
+//! counted under `mlflow` in `info.json`'s `problems`, and `labbook sync` sends them.
+//!
+//! Symbolic links inside a run directory are never followed and special files never read:
+//! they are left out of the upload, said once in the run's log and listed in
+//! `metadata/mlflow.json` as refused. A stream rewritten under the upload (a resume rolls it
+//! back to its checkpoint and logs new points) is noticed by the line the upload stopped at,
+//! and continues after the last step the server holds.
 
 mod client;
 mod engine;
@@ -33,17 +44,50 @@ pub use self::settings::{Auth, Settings};
 pub use self::state::SyncState;
 pub use self::sync::{sync, RunSync, SyncOutcome, SyncReport};
 
+use std::path::PathBuf;
+
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
+use crate::problems::ProblemLog;
 use crate::record::{Record, Value};
 
 use self::engine::Engine;
 use self::local::LocalRun;
-use self::upload::{Message, Uploader};
+use self::upload::{Message, Uploader, FINISH_TIMEOUT, INTERRUPTED_TIMEOUT};
 
 /// The live mirror of one run.
 #[derive(Debug)]
 struct Mirror {
     uploader: Uploader,
+    dir: PathBuf,
+    tracking_uri: String,
+    problems: ProblemLog,
+}
+
+impl Mirror {
+    /// Counts the points the server is not known to hold at the end of the run.
+    fn count_unsent(&self, ended_in_time: bool, limit: std::time::Duration) {
+        let state = SyncState::load(&self.dir, &self.tracking_uri);
+        let unsent = engine::unsent_points(&self.dir, &state);
+        if unsent == 0 {
+            return;
+        }
+        let why = match (&state.last_error, ended_in_time) {
+            (_, false) => format!(
+                "the MLflow server did not finish the upload within {} s of the end of the run",
+                limit.as_secs()
+            ),
+            (Some(error), true) => error.clone(),
+            (None, true) => "the upload stopped early".to_owned(),
+        };
+        self.problems.backend(
+            "mlflow",
+            unsent,
+            format_args!(
+                "{unsent} point(s) were not sent: {why}; they are in the run directory, send them with `labbook sync {}`",
+                self.dir.display()
+            ),
+        );
+    }
 }
 
 impl Backend for Mirror {
@@ -67,9 +111,17 @@ impl Backend for Mirror {
         Ok(())
     }
 
+    /// Waits for the last upload at most 60 s, 5 s for an interrupted run (see the module
+    /// documentation), then counts what the server lacks in the run's problems.
     fn finish(&mut self, end: &RunEnd) -> Result<(), BackendError> {
         let status = local::mlflow_status(end.status, end.error.as_deref());
-        self.uploader.end(status, local::millis(end.time));
+        let limit = if status == "KILLED" {
+            INTERRUPTED_TIMEOUT
+        } else {
+            FINISH_TIMEOUT
+        };
+        let ended_in_time = self.uploader.end(status, local::millis(end.time), limit);
+        self.count_unsent(ended_in_time, limit);
         Ok(())
     }
 }
@@ -92,7 +144,12 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     };
     let engine = Engine::open(&settings, local).map_err(BackendError::new)?;
     let uploader = Uploader::spawn(engine).map_err(BackendError::from)?;
-    Ok(Some(Box::new(Mirror { uploader })))
+    Ok(Some(Box::new(Mirror {
+        uploader,
+        dir: run.dir.clone(),
+        tracking_uri: settings.tracking_uri.clone(),
+        problems: run.problems.clone(),
+    })))
 }
 
 crate::register_backend!("mlflow", create);

@@ -52,12 +52,40 @@ pub struct SyncState {
     pub last_error: Option<String>,
 }
 
-/// How far a stream is uploaded: a byte offset just past a whole line, and the points
-/// before it.
+/// How far a stream is uploaded: a byte offset just past a whole line, the points before it,
+/// and what that part of the file held, so that a file rewritten since (a resume rolls a
+/// stream back to its checkpoint and logs new points) is noticed rather than read from the
+/// middle of a line.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Progress {
     pub offset: u64,
     pub points: u64,
+    /// The step of the last point before `offset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<u64>,
+    /// The whole line that ends at `offset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<LineMark>,
+}
+
+/// A line of a stream file, known by its length (with the newline) and its FNV-1a hash.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LineMark {
+    pub len: u64,
+    pub fnv: u64,
+}
+
+impl LineMark {
+    pub fn of(line: &[u8]) -> LineMark {
+        // FNV-1a, 64 bits: stable across versions and platforms, unlike std's hasher.
+        let fnv = line.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        LineMark {
+            len: line.len() as u64,
+            fnv,
+        }
+    }
 }
 
 /// A batch sent but not confirmed: each stream's progress before it and the points it holds.

@@ -3,8 +3,17 @@
 //! so the local store holds the backlog while the server is slow or down, and retries with
 //! backoff. At the end of the run it makes a last pass with a time limit; what it cannot
 //! send then is left for `labbook sync`.
+//!
+//! The end of a run waits at most [`FINISH_TIMEOUT`] (60 s, within the 70 s the writer gives
+//! every backend), or [`INTERRUPTED_TIMEOUT`] (5 s) for an interrupted run, so that the count
+//! of what was not sent reaches `info.json` within the 10 s an interrupt allows. The wait
+//! includes a request already under way: a server that takes connections and never answers
+//! holds it up no longer than that. When the time is up the uploader is left behind and makes
+//! no further request; `metadata/mlflow.json` holds what the server confirmed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -19,6 +28,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(16);
 const SLICE: Duration = Duration::from_secs(5);
 /// The longest the end of a run waits for the last upload.
 pub(crate) const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
+/// The same for an interrupted run: half of the interrupt's 10 s grace.
+pub(crate) const INTERRUPTED_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) enum Message {
     /// New points are in the files; `files` when a file, image or checkpoint was logged.
@@ -26,8 +37,9 @@ pub(crate) enum Message {
         files: bool,
         params: Vec<(String, String)>,
     },
-    /// The run ended with this status at this time (ms); answer when done.
-    End(&'static str, i64, mpsc::SyncSender<()>),
+    /// The run ended with this status at this time (ms); send within the time given and
+    /// answer when done.
+    End(&'static str, i64, Duration, mpsc::SyncSender<()>),
 }
 
 /// The sending side, owned by the backend.
@@ -35,17 +47,21 @@ pub(crate) enum Message {
 pub(crate) struct Uploader {
     sender: Sender<Message>,
     thread: Option<JoinHandle<()>>,
+    /// Tells the thread that nobody waits for it any more.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl Uploader {
     pub fn spawn(engine: Engine) -> std::io::Result<Uploader> {
         let (sender, receiver) = mpsc::channel();
+        let abandoned = Arc::clone(&engine.abandoned);
         let thread = thread::Builder::new()
             .name("labbook-mlflow".into())
             .spawn(move || Mirror::new(engine).run(&receiver))?;
         Ok(Uploader {
             sender,
             thread: Some(thread),
+            abandoned,
         })
     }
 
@@ -53,18 +69,19 @@ impl Uploader {
         let _ = self.sender.send(message);
     }
 
-    /// Asks for the last pass and waits for it, at most `FINISH_TIMEOUT` and a little.
-    pub fn end(&mut self, status: &'static str, end_time: i64) {
+    /// Asks for the last pass and waits for it, at most `limit` in all; whether it ended in
+    /// time. When it did not, the uploader makes no further request.
+    pub fn end(&mut self, status: &'static str, end_time: i64, limit: Duration) -> bool {
         let (done, wait) = mpsc::sync_channel(1);
-        self.send(Message::End(status, end_time, done));
-        if wait
-            .recv_timeout(FINISH_TIMEOUT + Duration::from_secs(5))
-            .is_ok()
-        {
+        self.send(Message::End(status, end_time, limit, done));
+        if wait.recv_timeout(limit).is_ok() {
             if let Some(thread) = self.thread.take() {
                 let _ = thread.join();
             }
+            return true;
         }
+        self.abandoned.store(true, Ordering::Release);
+        false
     }
 }
 
@@ -108,8 +125,8 @@ impl Mirror {
                     self.engine.logged_params.extend(params);
                     continue;
                 }
-                Ok(Message::End(status, end_time, done)) => {
-                    self.end(status, end_time);
+                Ok(Message::End(status, end_time, limit, done)) => {
+                    self.end(status, end_time, limit);
                     let _ = done.send(());
                     return;
                 }
@@ -122,7 +139,7 @@ impl Mirror {
                 continue;
             }
             // A long backlog is sent in slices, so that the end of the run is heard.
-            self.engine.deadline = Some(Instant::now() + SLICE);
+            self.engine.deadline = Some((Instant::now() + SLICE, SLICE));
             let result = self.engine.pass(Pass {
                 files,
                 ..Pass::default()
@@ -181,8 +198,8 @@ impl Mirror {
     }
 
     /// The last pass: everything, with the terminal status. A server that was down before
-    /// the end gets one try; a working one a few, within `FINISH_TIMEOUT`.
-    fn end(&mut self, status: &'static str, end_time: i64) {
+    /// the end gets one try; a working one a few, within `limit`.
+    fn end(&mut self, status: &'static str, end_time: i64, limit: Duration) {
         if self.stopped {
             tracing::warn!(
                 "run {} is complete locally but not on the MLflow server: upload it with `labbook sync {}`",
@@ -192,7 +209,7 @@ impl Mirror {
             return;
         }
         let start = Instant::now();
-        self.engine.deadline = Some(start + FINISH_TIMEOUT);
+        self.engine.deadline = Some((start + limit, limit));
         let tries = if self.failing.is_some() { 1 } else { 3 };
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=tries {
@@ -207,11 +224,7 @@ impl Mirror {
                     self.succeeded();
                     return;
                 }
-                Err(e)
-                    if attempt < tries
-                        && e.is_retryable()
-                        && start.elapsed() + wait < FINISH_TIMEOUT =>
-                {
+                Err(e) if attempt < tries && e.is_retryable() && start.elapsed() + wait < limit => {
                     thread::sleep(wait);
                     wait *= 2;
                 }
