@@ -9,7 +9,9 @@
 //! process when there is exactly one. With several runs at once, events of threads that
 //! belong to none of them go to stderr only, never into the wrong run's log.
 //!
-//! The subscriber is installed at the first run unless the program installed its own.
+//! The subscriber is installed at a run start that finds none in the process, unless
+//! [`Settings`](crate::Settings) or `LABBOOK_TRACING` turn it off; a program with its own
+//! subscriber adds [`run_log_layer`] to it to keep the run log files.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -21,6 +23,7 @@ use file_rotate::suffix::AppendCount;
 use file_rotate::{ContentLimit, FileRotate};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -50,9 +53,10 @@ thread_local! {
     static THREAD: RefCell<Vec<Arc<RunLog>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Installs the subscriber, once, unless one is installed already.
+/// Installs labbook's global subscriber, unless the settings turn it off or the process
+/// has one already. Called at every run start.
 pub(crate) fn init_tracing() {
-    if tracing::dispatcher::has_been_set() {
+    if !crate::settings::tracing() || tracing::dispatcher::has_been_set() {
         return;
     }
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -60,14 +64,35 @@ pub(crate) fn init_tracing() {
         .with_writer(io::stderr)
         .with_target(false)
         .with_filter(filter());
-    let file = tracing_subscriber::fmt::layer()
-        .with_writer(RunLogs)
-        .with_ansi(false)
-        .with_filter(filter());
+    let file = run_log_layer().with_filter(filter());
+    // An error means another thread set a subscriber since the check (theirs stays), or
+    // the program has a `log` logger (it keeps it).
     let _ = tracing_subscriber::registry()
         .with(console)
         .with(file)
         .try_init();
+}
+
+/// A `tracing` layer that writes each event into the log file of its run
+/// (`logs/labbook.log` in the run directory), and nowhere when it belongs to no run: for a program
+/// that installs its own subscriber and keeps the run logs. It filters nothing itself;
+/// labbook's own subscriber puts a `RUST_LOG` filter (default `info`) on it.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::fmt::layer())
+///     .with(labbook::run_log_layer());
+/// tracing::subscriber::set_global_default(subscriber).unwrap();
+/// ```
+pub fn run_log_layer<S>() -> impl Layer<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(RunLogs)
+        .with_ansi(false)
 }
 
 /// Opens the log file of the run in `dir`; events of the calling thread go there until

@@ -51,6 +51,7 @@ pub mod progress;
 mod record;
 pub mod redact;
 mod run;
+mod settings;
 pub mod store;
 #[cfg(feature = "dfdx")]
 pub mod tensor;
@@ -69,6 +70,7 @@ pub use inventory;
 pub use labbook_macros::{experiment, log, progress};
 
 pub use crate::artifact::Artifact;
+pub use crate::diagnostics::run_log_layer;
 pub use crate::error::{Error, Result};
 pub use crate::gate::Ranks;
 pub use crate::image::{Image, ToImage};
@@ -76,6 +78,7 @@ pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
 pub use crate::problems::{Problem, Problems};
 pub use crate::record::{Record, Value};
 pub use crate::run::{run, Entered, Run};
+pub use crate::settings::Settings;
 pub use crate::store::meta::{Git, Info, RankInfo, Status};
 
 /// Everything a training file needs: `use labbook::prelude::*;`.
