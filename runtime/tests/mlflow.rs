@@ -516,6 +516,9 @@ fn a_run_is_mirrored_to_the_server_while_it_trains() {
     };
     assert_eq!(refused("phase"), 1, "{log}");
     assert_eq!(refused("bad@key"), 1, "{log}");
+    // And counted in info.json: two params the server does not hold.
+    let problem = &info.problems.backends["mlflow"];
+    assert_eq!(problem.lost, 2, "{problem:?}");
     assert!(log.contains("param `notes` has 7000 characters"), "{log}");
 
     let label = format!("mlflow-mirror/{}", info.id);
@@ -615,6 +618,12 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
     );
     assert_eq!(info(&dir).status, labbook::Status::Complete);
     assert_eq!(points(&dir, "train/loss").len(), 1500);
+    let problem = &info(&dir).problems.backends["mlflow"];
+    assert_eq!(problem.lost, 1500, "{problem:?}");
+    assert!(
+        problem.error.contains("cannot reach") && problem.error.contains("labbook sync"),
+        "{problem:?}"
+    );
     let before = state(&dir);
     assert_eq!(before["synced"], false, "{before:#}");
     assert!(before["last_error"]
@@ -789,6 +798,9 @@ fn wrong_credentials_are_a_clear_error_and_the_run_stays_intact() {
     assert_eq!(info(&dir).status, labbook::Status::Complete);
     assert_eq!(points(&dir, "loss").len(), 50);
     assert_eq!(state(&dir)["synced"], false);
+    let problem = &info(&dir).problems.backends["mlflow"];
+    assert_eq!(problem.lost, 50, "{problem:?}");
+    assert!(problem.error.contains("HTTP 401"), "{problem:?}");
 
     let mut settings = settings(&server.uri());
     settings.auth = Auth::Basic {

@@ -257,13 +257,20 @@ impl Client {
 
     /// Uploads a file to `relative` under the run's artifact root, through the server's
     /// artifact proxy.
+    /// A file that is a symbolic link by the time it is opened is refused (HTTP 400 as if
+    /// from the server), never followed.
     pub fn upload_file(&self, root: &str, relative: &str, file: &Path) -> Result<(), MlflowError> {
         let opened = File::open(file).map_err(crate::Error::io("cannot read", file))?;
-        let len = opened
+        let meta = opened
             .metadata()
-            .map_err(crate::Error::io("cannot read", file))?
-            .len();
-        self.upload(root, relative, Body::sized(opened, len))
+            .map_err(crate::Error::io("cannot read", file))?;
+        if !same_file(file, &meta) {
+            return Err(self.rejected(
+                "mlflow-artifacts/artifacts",
+                format!("{relative} became a symbolic link or special file; links inside a run are never followed"),
+            ));
+        }
+        self.upload(root, relative, Body::sized(opened, meta.len()))
     }
 
     pub fn upload_bytes(
@@ -355,6 +362,22 @@ impl Client {
             code: "INVALID_STATE".into(),
             message,
         }
+    }
+}
+
+/// Whether `path` itself (not a link's target) is the regular file `opened` was opened as.
+fn same_file(path: &Path, opened: &std::fs::Metadata) -> bool {
+    let Ok(own) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        own.is_file() && opened.is_file() && own.dev() == opened.dev() && own.ino() == opened.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        own.is_file() && opened.is_file()
     }
 }
 

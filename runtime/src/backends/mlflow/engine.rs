@@ -509,6 +509,18 @@ pub(crate) fn unsent_points(dir: &std::path::Path, state: &SyncState) -> u64 {
         .sum()
 }
 
+/// The records behind a refused key: every point of a metric stream, one param or file.
+pub(crate) fn refused_records(dir: &std::path::Path, kind: &str, key: &str) -> u64 {
+    if kind != METRIC {
+        return 1;
+    }
+    local::streams(dir)
+        .iter()
+        .filter(|stream| stream.key == key)
+        .map(|stream| local::lines_after(&stream.path, &Progress::default()).unwrap_or(0))
+        .sum()
+}
+
 fn io(stream: &StreamFile) -> impl Fn(std::io::Error) -> MlflowError + '_ {
     move |e| {
         MlflowError::Local(crate::Error::Io {

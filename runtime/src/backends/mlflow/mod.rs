@@ -64,10 +64,24 @@ struct Mirror {
 }
 
 impl Mirror {
-    /// Counts the points the server is not known to hold at the end of the run.
+    /// Counts, at the end of the run, the points the server is not known to hold and what
+    /// it refused for good (a metric's points, a param, a file).
     fn count_unsent(&self, ended_in_time: bool, limit: std::time::Duration) {
         let state = SyncState::load(&self.dir, &self.tracking_uri);
-        let unsent = engine::unsent_points(&self.dir, &state);
+        self.count_pending(&state, ended_in_time, limit);
+        for (key, reason) in &state.rejected {
+            let (kind, name) = key.split_once(' ').unwrap_or(("", key));
+            let lost = engine::refused_records(&self.dir, kind, name);
+            self.problems.backend(
+                "mlflow",
+                lost,
+                format_args!("{kind} `{name}` is not on the MLflow server, which will not take it ({reason}); the run directory has it"),
+            );
+        }
+    }
+
+    fn count_pending(&self, state: &SyncState, ended_in_time: bool, limit: std::time::Duration) {
+        let unsent = engine::unsent_points(&self.dir, state);
         if unsent == 0 {
             return;
         }
