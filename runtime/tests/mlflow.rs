@@ -398,7 +398,7 @@ fn resumable(resume: Option<u64>, to: u64) -> PathBuf {
 }
 
 /// A run whose directory holds, next to a file of its own, links to a file and a folder
-/// outside it.
+/// outside it, and a FIFO.
 #[experiment(name = "mlflow-links")]
 fn linked(outside: &Path) -> PathBuf {
     #[log(metric)]
@@ -412,6 +412,12 @@ fn linked(outside: &Path) -> PathBuf {
     )
     .unwrap();
     std::os::unix::fs::symlink(outside, artifacts.join("outside")).unwrap();
+    // A FIFO: opening it would wait for a writer forever.
+    let fifo = Command::new("mkfifo")
+        .arg(artifacts.join("kept/pipe"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
     run().dir().unwrap().to_owned()
 }
 
@@ -847,7 +853,11 @@ fn links_inside_a_run_are_never_followed_by_the_upload() {
     let report = mlflow::sync(std::slice::from_ref(&dir), &settings(&server.uri()));
     assert!(report.is_success(), "{report}");
     let said = report.to_string();
-    for link in ["artifacts/kept/secret.txt", "artifacts/outside"] {
+    for link in [
+        "artifacts/kept/secret.txt",
+        "artifacts/outside",
+        "artifacts/kept/pipe",
+    ] {
         assert!(said.contains(&format!("file `{link}`")), "{said}");
     }
     let label = format!("mlflow-links/{}", info(&dir).id);
@@ -859,7 +869,7 @@ fn links_inside_a_run_are_never_followed_by_the_upload() {
     assert!(
         listed
             .iter()
-            .all(|p| !p.contains("secret") && !p.contains("outside")),
+            .all(|p| !p.contains("secret") && !p.contains("outside") && !p.contains("pipe")),
         "a link was followed: {listed:?}"
     );
     // Said once: a second sync neither uploads nor reports them again.

@@ -20,6 +20,8 @@ const MAX_PARAMS: usize = 100;
 const PARAM: &str = "param";
 const METRIC: &str = "metric";
 const FILE: &str = "file";
+/// Why a file found in the run directory is not uploaded.
+pub(crate) const LEFT_OUT: &str = "labbook leaves it out: it is a symbolic link (never followed inside a run) or a special file (never read)";
 
 /// What one pass uploads beyond the run, params and metrics.
 #[derive(Clone, Copy, Debug, Default)]
@@ -443,8 +445,7 @@ impl Engine {
         let (files, left_out) = self.run.files(streams);
         for relative in left_out {
             if !self.is_rejected(FILE, &relative) {
-                let reason = "a symbolic link or special file: links inside a run are never followed and special files never read".to_owned();
-                self.reject(FILE, relative, reason, done);
+                self.reject(FILE, relative, LEFT_OUT.to_owned(), done);
             }
         }
         for (relative, path, stamp) in files {

@@ -72,10 +72,17 @@ impl Mirror {
         for (key, reason) in &state.rejected {
             let (kind, name) = key.split_once(' ').unwrap_or(("", key));
             let lost = engine::refused_records(&self.dir, kind, name);
+            let why = if reason == engine::LEFT_OUT {
+                reason.clone()
+            } else {
+                format!("the server will not take it ({reason})")
+            };
             self.problems.backend(
                 "mlflow",
                 lost,
-                format_args!("{kind} `{name}` is not on the MLflow server, which will not take it ({reason}); the run directory has it"),
+                format_args!(
+                    "{kind} `{name}` is not on the MLflow server: {why}; the run directory has it"
+                ),
             );
         }
     }

@@ -234,7 +234,7 @@ impl fmt::Display for RunSync {
                 }
                 for (key, reason) in rejected {
                     let (kind, name) = key.split_once(' ').unwrap_or(("", key));
-                    write!(f, "\n  not accepted by MLflow: {kind} `{name}`: {reason}")?;
+                    write!(f, "\n  not uploaded: {kind} `{name}`: {reason}")?;
                 }
                 Ok(())
             }

@@ -246,9 +246,13 @@ impl Mirror {
 pub(crate) fn report(label: &str, done: &Done) {
     for (key, reason) in &done.rejected {
         let (kind, name) = key.split_once(' ').unwrap_or(("", key));
-        tracing::warn!(
-            "MLflow refused {kind} `{name}` of run {label}; it is not sent again: {reason}"
-        );
+        if reason == super::engine::LEFT_OUT {
+            tracing::warn!("{kind} `{name}` of run {label} is not uploaded to MLflow: {reason}");
+        } else {
+            tracing::warn!(
+                "MLflow refused {kind} `{name}` of run {label}; it is not sent again: {reason}"
+            );
+        }
     }
     for note in &done.notes {
         tracing::warn!("run {label}: {note}");
