@@ -105,6 +105,11 @@ impl Fanout {
         }
     }
 
+    /// Whether no backend takes batches any more (or none was ever on).
+    pub fn is_empty(&self) -> bool {
+        self.lanes.iter().all(|l| l.closed)
+    }
+
     /// Hands `batch` to every backend.
     pub fn write(&mut self, batch: &Arc<Vec<Record>>) {
         for lane in &mut self.lanes {

@@ -331,9 +331,14 @@ fn write(shared: &Shared, local: &mut Option<Named>, fanout: &mut Fanout, batch:
     if batch.is_empty() {
         return;
     }
-    let records = std::mem::replace(batch, Vec::with_capacity(MAX_BATCH));
-    call_local(shared, local, "write", |b| b.write(&records));
-    fanout.write(&Arc::new(records));
+    call_local(shared, local, "write", |b| b.write(batch));
+    if fanout.is_empty() {
+        // Nothing else takes the batch: its buffer serves the next one.
+        batch.clear();
+    } else {
+        let records = std::mem::replace(batch, Vec::with_capacity(MAX_BATCH));
+        fanout.write(&Arc::new(records));
+    }
 }
 
 /// Calls the local store. It counts its own losses per stream; an error it returns is one

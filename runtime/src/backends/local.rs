@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
+#[cfg(not(unix))]
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +28,14 @@ pub const RETAINED: usize = 1 << 20;
 pub struct LocalStore {
     dir: PathBuf,
     rank: u32,
-    streams: HashMap<Name, StreamFile>,
+    streams: Vec<StreamFile>,
+    /// Where each name's stream is in `streams`.
+    index: HashMap<Name, usize>,
+    /// The stream of the last record: most records go where the one before went, and
+    /// comparing a name is cheaper than hashing it.
+    last: Option<(Name, usize)>,
+    /// Formats metric lines, reusing the text of a time shared by successive points.
+    scalars: jsonl::ScalarLines,
     /// Each stream file's path in lower case, with the path that took it: `Loss` and `loss`
     /// would be one file on a case-insensitive file system.
     folded: HashMap<String, String>,
@@ -57,7 +65,10 @@ impl LocalStore {
         LocalStore {
             dir: dir.to_owned(),
             rank,
-            streams: HashMap::new(),
+            streams: Vec::new(),
+            index: HashMap::new(),
+            last: None,
+            scalars: jsonl::ScalarLines::default(),
             folded: HashMap::new(),
             params: BTreeMap::new(),
             params_changed: false,
@@ -67,37 +78,53 @@ impl LocalStore {
 
     /// The stream of `name` in `folder`, or `None` when its records are refused (counted).
     fn stream(&mut self, name: &Name, folder: &str) -> Option<&mut Vec<u8>> {
-        if !self.streams.contains_key(name) {
-            let path = layout::stream_file(&self.dir, folder, name, self.rank);
-            let relative = relative(&self.dir, &path);
-            let refused = match self.folded.get(&relative.to_lowercase()) {
-                Some(first) if *first != relative => Some(format!(
-                    "`{relative}` differs from `{first}` only in letter case, which macOS and Windows store as one file; rename one of the two"
-                )),
-                _ => {
-                    self.folded.insert(relative.to_lowercase(), relative.clone());
-                    None
-                }
-            };
-            if let Some(why) = &refused {
-                tracing::error!("labbook does not store {relative}: {why}");
+        let at = match &self.last {
+            Some((last, at)) if last == name => *at,
+            _ => {
+                let at = self.find(name, folder);
+                self.last = Some((name.clone(), at));
+                at
             }
-            let stream = StreamFile {
-                relative,
-                file: None,
-                len: 0,
-                pending: Vec::new(),
-                dirty: false,
-                refused,
-            };
-            self.streams.insert(name.clone(), stream);
-        }
-        let stream = self.streams.get_mut(name).expect("inserted above");
+        };
+        let stream = &mut self.streams[at];
         if let Some(why) = &stream.refused {
             self.problems.stream(&stream.relative, 1, why);
             return None;
         }
         Some(&mut stream.pending)
+    }
+
+    /// Where the stream of `name` is in `streams`; opens it (in memory) the first time.
+    fn find(&mut self, name: &Name, folder: &str) -> usize {
+        if let Some(&at) = self.index.get(name) {
+            return at;
+        }
+        let path = layout::stream_file(&self.dir, folder, name, self.rank);
+        let relative = relative(&self.dir, &path);
+        let refused = match self.folded.get(&relative.to_lowercase()) {
+            Some(first) if *first != relative => Some(format!(
+                "`{relative}` differs from `{first}` only in letter case, which macOS and Windows store as one file; rename one of the two"
+            )),
+            _ => {
+                self.folded.insert(relative.to_lowercase(), relative.clone());
+                None
+            }
+        };
+        if let Some(why) = &refused {
+            tracing::error!("labbook does not store {relative}: {why}");
+        }
+        let stream = StreamFile {
+            relative,
+            file: None,
+            len: 0,
+            pending: Vec::new(),
+            dirty: false,
+            refused,
+        };
+        self.streams.push(stream);
+        let at = self.streams.len() - 1;
+        self.index.insert(name.clone(), at);
+        at
     }
 
     fn write_image(&self, record: &Record, png: &[u8]) {
@@ -123,7 +150,7 @@ impl LocalStore {
     /// [`RETAINED`] for the next try and counts the rest as lost.
     fn commit(&mut self) {
         let dir = &self.dir;
-        for stream in self.streams.values_mut() {
+        for stream in &mut self.streams {
             if stream.pending.is_empty() {
                 continue;
             }
@@ -146,7 +173,7 @@ impl LocalStore {
     }
 
     fn sync(&mut self) {
-        for stream in self.streams.values_mut().filter(|s| s.dirty) {
+        for stream in self.streams.iter_mut().filter(|s| s.dirty) {
             if let Some(file) = &stream.file {
                 match file.sync_data() {
                     Ok(()) => stream.dirty = false,
@@ -178,9 +205,7 @@ impl StreamFile {
             self.file = Some(file);
         }
         let file = self.file.as_mut().expect("opened above");
-        let written = file
-            .seek(SeekFrom::Start(self.len))
-            .and_then(|_| file.write_all(&self.pending));
+        let written = write_at(file, &self.pending, self.len);
         match written {
             Ok(()) => {
                 self.len += self.pending.len() as u64;
@@ -211,6 +236,18 @@ impl StreamFile {
     }
 }
 
+/// Writes all of `bytes` at `offset`: one positioned write where the platform has it.
+#[cfg(unix)]
+fn write_at(file: &mut File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &mut File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(bytes)
+}
+
 fn relative(dir: &Path, path: &Path) -> String {
     path.strip_prefix(dir)
         .unwrap_or(path)
@@ -220,11 +257,13 @@ fn relative(dir: &Path, path: &Path) -> String {
 
 impl Backend for LocalStore {
     fn write(&mut self, batch: &[Record]) -> Result<(), BackendError> {
+        // Apart from `self`, which `stream` borrows whole.
+        let mut scalars = std::mem::take(&mut self.scalars);
         for record in batch {
             match &record.value {
                 Value::Scalar(value) => {
                     if let Some(lines) = self.stream(&record.name, layout::METRICS) {
-                        jsonl::push_scalar(lines, record.step, *value, record.time);
+                        scalars.push(lines, record.step, *value, record.time);
                     }
                 }
                 Value::Text(text) => {
@@ -246,6 +285,7 @@ impl Backend for LocalStore {
                 Value::Checkpoint(_) | Value::Artifact(_) => {}
             }
         }
+        self.scalars = scalars;
         // One write per stream and batch.
         self.commit();
         Ok(())
@@ -260,7 +300,7 @@ impl Backend for LocalStore {
 
     fn finish(&mut self, _end: &RunEnd) -> Result<(), BackendError> {
         self.commit();
-        for stream in self.streams.values_mut() {
+        for stream in &mut self.streams {
             let lost = stream.retain(0);
             if lost > 0 {
                 self.problems.stream(

@@ -10,19 +10,54 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::ser::{CompactFormatter, Formatter};
 
 use crate::error::{Error, Result};
 use crate::histogram::Summary;
 
 /// Appends one metric point as a line.
 pub fn push_scalar(line: &mut Vec<u8>, step: u64, value: f64, time: f64) {
-    line.extend_from_slice(b"{\"step\":");
-    line.extend_from_slice(itoa::Buffer::new().format(step).as_bytes());
-    line.extend_from_slice(b",\"value\":");
-    push_float(line, value);
-    line.extend_from_slice(b",\"time\":");
-    push_float(line, time);
-    line.extend_from_slice(b"}\n");
+    ScalarLines::default().push(line, step, value, time);
+}
+
+/// The longest line [`ScalarLines::push`] writes: `{"step":` and 20 digits, `,"value":` and
+/// a float, `,"time":` and a float, `}` and a newline (a float takes at most 24 bytes).
+const SCALAR_LINE_MAX: usize = 8 + 20 + 9 + 24 + 8 + 24 + 2;
+
+/// Writes metric points as lines, as [`push_scalar`] does, keeping the text of the last time
+/// it wrote: points logged in a burst share their time (an `f64` of seconds since 1970 has a
+/// step of about 0.24 µs), and formatting it is half the work of a line.
+#[derive(Debug, Default)]
+pub struct ScalarLines {
+    /// The bits of the last time written, and its text (`len == 0`: none yet).
+    time_bits: u64,
+    time: [u8; 24],
+    time_len: usize,
+}
+
+impl ScalarLines {
+    /// Appends one metric point as a line.
+    pub fn push(&mut self, line: &mut Vec<u8>, step: u64, value: f64, time: f64) {
+        if self.time_len == 0 || self.time_bits != time.to_bits() {
+            self.time_len = float_text(time, &mut self.time);
+            self.time_bits = time.to_bits();
+        }
+        line.reserve(SCALAR_LINE_MAX);
+        line.extend_from_slice(b"{\"step\":");
+        line.extend_from_slice(itoa::Buffer::new().format(step).as_bytes());
+        line.extend_from_slice(b",\"value\":");
+        push_float(line, value);
+        line.extend_from_slice(b",\"time\":");
+        line.extend_from_slice(&self.time[..self.time_len]);
+        line.extend_from_slice(b"}\n");
+    }
+}
+
+/// Writes `value` as [`push_float`] does into `out`; returns its length.
+fn float_text(value: f64, out: &mut [u8; 24]) -> usize {
+    let mut rest = &mut out[..];
+    push_float(&mut rest, value);
+    24 - rest.len()
 }
 
 /// Appends one text (or any JSON value) as a line.
@@ -36,16 +71,19 @@ pub fn push_json(line: &mut Vec<u8>, step: u64, value: &impl serde::Serialize, t
     line.extend_from_slice(b"}\n");
 }
 
-fn push_float(line: &mut Vec<u8>, value: f64) {
-    if value.is_finite() {
-        line.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+/// Writes `value` as the shortest text that reads back as the same `f64`, with serde_json's
+/// own float formatter (the fastest at hand), or as the word for a non-finite value.
+fn push_float(line: &mut impl std::io::Write, value: f64) {
+    let written = if value.is_finite() {
+        CompactFormatter.write_f64(line, value)
     } else if value.is_nan() {
-        line.extend_from_slice(b"\"NaN\"");
+        line.write_all(b"\"NaN\"")
     } else if value > 0.0 {
-        line.extend_from_slice(b"\"Infinity\"");
+        line.write_all(b"\"Infinity\"")
     } else {
-        line.extend_from_slice(b"\"-Infinity\"");
-    }
+        line.write_all(b"\"-Infinity\"")
+    };
+    written.expect("a float fits in memory and in 24 bytes")
 }
 
 /// One metric point read back.
@@ -226,6 +264,8 @@ mod tests {
             (2, f64::INFINITY),
             (3, f64::NEG_INFINITY),
             (4, 1e-300),
+            (5, 1e21),
+            (6, -5e-324),
         ] {
             push_scalar(&mut bytes, step, value, 1.5);
         }
@@ -236,11 +276,41 @@ mod tests {
         let values: Vec<_> = stream.points.iter().map(|p| p.value).collect();
         assert_eq!(values[0], 0.5);
         assert!(values[1].is_nan());
-        assert_eq!(values[2..], [f64::INFINITY, f64::NEG_INFINITY, 1e-300]);
+        assert_eq!(
+            values[2..],
+            [f64::INFINITY, f64::NEG_INFINITY, 1e-300, 1e21, -5e-324]
+        );
         assert_eq!(
             String::from_utf8(bytes).unwrap().lines().nth(1),
             Some(r#"{"step":1,"value":"NaN","time":1.5}"#)
         );
+    }
+
+    #[test]
+    fn a_reused_time_is_written_as_a_fresh_one() {
+        let mut lines = ScalarLines::default();
+        let (mut reused, mut fresh) = (Vec::new(), Vec::new());
+        let times = [
+            1.75e9,
+            1.75e9,
+            1.75e9 + 2.4e-7,
+            f64::NAN,
+            f64::NAN,
+            0.0,
+            -0.0,
+            0.0,
+        ];
+        for (step, time) in times.into_iter().enumerate() {
+            lines.push(&mut reused, step as u64, step as f64 * 0.1, time);
+            fresh.extend_from_slice(b"{\"step\":");
+            fresh.extend_from_slice(step.to_string().as_bytes());
+            fresh.extend_from_slice(b",\"value\":");
+            push_float(&mut fresh, step as f64 * 0.1);
+            fresh.extend_from_slice(b",\"time\":");
+            push_float(&mut fresh, time);
+            fresh.extend_from_slice(b"}\n");
+        }
+        assert_eq!(String::from_utf8(reused), String::from_utf8(fresh));
     }
 
     #[test]
