@@ -904,14 +904,30 @@ fn a_run_resumed_offline_syncs_every_step_exactly_once() {
         other => panic!("{other:?}"),
     }
     let label = format!("mlflow-resumed/{}", info(&dir).id);
-    check(
-        &server.uri(),
-        json!({
-            "experiment": "mlflow-resumed", "run_name": label, "runs": 1, "status": "FINISHED",
-            "metrics": { "loss": expected(&dir, "loss") },
-        }),
-        &[],
+    let holds_every_step_once = || {
+        check(
+            &server.uri(),
+            json!({
+                "experiment": "mlflow-resumed", "run_name": label, "runs": 1,
+                "status": "FINISHED", "metrics": { "loss": expected(&dir, "loss") },
+            }),
+            &[],
+        )
+    };
+    holds_every_step_once();
+
+    // Resumed once more, with the server: the live mirror rolls back with the stream too.
+    {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
+        resumable(Some(info(&dir).id), 900);
+    }
+    assert_eq!(support::steps(&dir, "loss"), (0..900).collect::<Vec<_>>());
+    assert_eq!(state(&dir)["synced"], true);
+    assert_eq!(
+        state(&dir)["streams"]["metrics/loss.jsonl"]["last_step"],
+        899
     );
+    holds_every_step_once();
 }
 
 /// A server that takes every connection and never answers: a real socket, held open.

@@ -59,6 +59,9 @@ pub(crate) struct Engine {
     /// Set when nobody waits for this upload any more (the end of the run gave up on it):
     /// no request is started after it.
     pub abandoned: Arc<AtomicBool>,
+    /// Streams whose file changed under their recorded progress: that progress, and how far
+    /// a scan for the points after it got (see [`Engine::progress_of`]).
+    realigned: BTreeMap<String, (Progress, Progress)>,
     done: Done,
 }
 
@@ -85,6 +88,7 @@ impl Engine {
             logged_params: Vec::new(),
             deadline: None,
             abandoned: Arc::default(),
+            realigned: BTreeMap::new(),
             done: Done::default(),
         })
     }
@@ -367,9 +371,30 @@ impl Engine {
         Ok(())
     }
 
-    /// Where a stream's upload stands (see [`progress`]).
-    fn progress_of(&self, stream: &StreamFile) -> Result<Progress, MlflowError> {
-        progress(&self.state, stream).map_err(io(stream))
+    /// Where a stream's upload stands (see [`progress`]). A stream being realigned is
+    /// scanned on from where the last pass stopped, not from its start every pass.
+    fn progress_of(&mut self, stream: &StreamFile) -> Result<Progress, MlflowError> {
+        let sent = self
+            .state
+            .streams
+            .get(&stream.relative)
+            .copied()
+            .unwrap_or_default();
+        if local::still_there(&stream.path, &sent).map_err(io(stream))? {
+            self.realigned.remove(&stream.relative);
+            return Ok(sent);
+        }
+        let from = match self.realigned.get(&stream.relative) {
+            Some((of, at))
+                if *of == sent && local::still_there(&stream.path, at).unwrap_or(false) =>
+            {
+                *at
+            }
+            _ => Progress::default(),
+        };
+        let at = local::realign(&stream.path, &sent, from).map_err(io(stream))?;
+        self.realigned.insert(stream.relative.clone(), (sent, at));
+        Ok(at)
     }
 
     fn send(&mut self, batch: Batch, done: &mut Done) -> Result<(), MlflowError> {
@@ -490,7 +515,7 @@ pub(crate) fn progress(state: &SyncState, stream: &StreamFile) -> std::io::Resul
     if local::still_there(&stream.path, &at)? {
         return Ok(at);
     }
-    local::realign(&stream.path, &at)
+    local::realign(&stream.path, &at, Progress::default())
 }
 
 /// Metric points in the run directory `dir` that the server is not known to hold.

@@ -233,17 +233,20 @@ pub(crate) fn read_points(path: &Path, from: Progress, max: usize) -> std::io::R
 
 /// The progress just past the first `points` points of a stream (or its last whole line).
 pub(crate) fn skip_points(path: &Path, points: u64) -> std::io::Result<Progress> {
-    skip_while(path, |at, _| at.points < points)
+    skip_while(path, Progress::default(), |at, _| at.points < points)
 }
 
-/// Reads whole lines from the start while `more(progress so far, next point)` holds; the
+/// Reads whole lines from `from` on while `more(progress so far, next point)` holds; the
 /// progress just before the first point it refuses (or at the last whole line).
 fn skip_while(
     path: &Path,
+    from: Progress,
     mut more: impl FnMut(&Progress, &Point) -> bool,
 ) -> std::io::Result<Progress> {
-    let mut reader = BufReader::new(fs::File::open(path)?);
-    let mut at = Progress::default();
+    let mut file = fs::File::open(path)?;
+    file.seek(SeekFrom::Start(from.offset))?;
+    let mut reader = BufReader::new(file);
+    let mut at = from;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -287,12 +290,14 @@ pub(crate) fn still_there(path: &Path, at: &Progress) -> std::io::Result<bool> {
 
 /// Where to continue a stream whose file changed under a recorded progress: a resume
 /// rolled it back to its checkpoint and logged new points, possibly past the old length.
-/// The points up to the last step the server holds are skipped, from the start of the file
-/// (steps only grow in a stream; the server keeps the points it already has for them).
-pub(crate) fn realign(path: &Path, sent: &Progress) -> std::io::Result<Progress> {
+/// The points up to the last step the server holds are skipped (steps only grow in a
+/// stream; the server keeps the points it already has for them). The scan starts at `from`:
+/// the start of the file, or where an earlier scan for the same `sent` stopped while the
+/// file still holds what it read.
+pub(crate) fn realign(path: &Path, sent: &Progress, from: Progress) -> std::io::Result<Progress> {
     match sent.last_step {
-        Some(last) => skip_while(path, |_, point| point.step <= last),
-        None => skip_points(path, sent.points),
+        Some(last) => skip_while(path, from, |_, point| point.step <= last),
+        None => skip_while(path, from, |at, _| at.points < sent.points),
     }
 }
 
@@ -526,7 +531,7 @@ mod tests {
         resumed.extend(lines(3..12, 12.25));
         fs::write(tmp.path(), &resumed).unwrap();
         assert!(!still_there(tmp.path(), &sent).unwrap());
-        let at = realign(tmp.path(), &sent).unwrap();
+        let at = realign(tmp.path(), &sent, Progress::default()).unwrap();
         assert_eq!((at.points, at.last_step), (6, Some(5)));
         let rest = read_points(tmp.path(), at, 100).unwrap();
         assert_eq!(
