@@ -1,7 +1,11 @@
 //! What a log site costs the training thread, and how fast points reach the run store.
 //!
 //! `cargo bench -p labbook --bench sites`. Compare `not_firing_*` with `baseline`: the
-//! difference is the cost of a site whose gate is closed.
+//! difference is the cost of a site whose gate is closed. `one_million_points_*` write
+//! into `$TMPDIR`: the figure is that file system's.
+
+use std::sync::mpsc;
+use std::thread;
 
 use divan::{black_box, Bencher};
 use labbook::prelude::*;
@@ -66,11 +70,53 @@ fn firing(bencher: Bencher<'_, '_>) {
     });
 }
 
-/// One million points from the first log call until they are durable in the run store
-/// (the experiment returns after the last one is written and synced).
-#[divan::bench(sample_count = 5, sample_size = 1)]
+/// A run of one million points, its start and end included (the experiment returns after
+/// the last point is written and synced).
+#[divan::bench(sample_count = 10, sample_size = 1)]
 fn one_million_points_durable(bencher: Bencher<'_, '_>) {
     bencher.bench_local(|| million(black_box(1_000_000)));
+}
+
+/// One million points from the first log call until the run has ended with every point
+/// written and synced in the run store. The run has started (and its writer is waiting)
+/// before the clock starts: the figure is the log calls, the writer and the final sync.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn one_million_points_first_call_to_durable(bencher: Bencher<'_, '_>) {
+    bencher
+        .with_inputs(|| Started::new(1_000_000))
+        .bench_local_values(Started::go);
+}
+
+/// A run started on a thread of its own, waiting for the go to log its points.
+struct Started {
+    go: mpsc::SyncSender<()>,
+    run: thread::JoinHandle<()>,
+}
+
+impl Started {
+    fn new(points: u64) -> Started {
+        let (ready, started) = mpsc::sync_channel(0);
+        let (go, wait) = mpsc::sync_channel(0);
+        let run = thread::spawn(move || million_on_go(points, &ready, &wait));
+        started.recv().expect("the run starts");
+        Started { go, run }
+    }
+
+    /// Returns once the run has ended.
+    fn go(self) {
+        self.go.send(()).expect("the run waits for the go");
+        self.run.join().expect("the run ends");
+    }
+}
+
+#[experiment(name = "bench")]
+fn million_on_go(points: u64, ready: &mpsc::SyncSender<()>, go: &mpsc::Receiver<()>) {
+    ready.send(()).expect("the bench waits for the start");
+    go.recv().expect("the bench gives the go");
+    for i in 0..points {
+        #[log(metric)]
+        let loss = i as f64 * 1e-6;
+    }
 }
 
 #[experiment(name = "bench")]
