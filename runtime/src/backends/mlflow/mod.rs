@@ -22,7 +22,8 @@
 //! The end of a run waits for the last upload at most 60 s, or 5 s when the run was
 //! interrupted (Ctrl-C allows 10 s in all); a server that takes the connection and never
 //! answers holds it up no longer. The points the server is not known to hold then are
-//! counted under `mlflow` in `info.json`'s `problems`, and `labbook sync` sends them.
+//! counted under `mlflow` in `info.json`'s `problems` (`labbook sync` sends them), as are
+//! the params, metrics and files it refused for good and the files left out (below).
 //!
 //! Symbolic links inside a run directory are never followed and special files never read:
 //! they are left out of the upload, said once in the run's log and listed in
