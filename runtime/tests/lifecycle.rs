@@ -167,7 +167,8 @@ fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
     let mut first = child_command("hang", store.path()).spawn().unwrap();
     let dir = store.path().join("resumable/1");
     wait_for("epoch 2 to be under way", || {
-        dir.join("checkpoints/model/step-0000000001.meta.json").exists()
+        dir.join("checkpoints/model/step-0000000001.meta.json")
+            .exists()
             && std::fs::read_to_string(dir.join("metrics/loss.jsonl"))
                 .is_ok_and(|s| s.contains("\"step\":12,"))
     });
