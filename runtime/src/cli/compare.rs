@@ -7,11 +7,10 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::resolve::Store;
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::layout;
+use crate::store::read::{self, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -96,13 +95,14 @@ pub(crate) fn better(name: &str) -> Option<Better> {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let runs = store.load_all(&args.runs)?;
+    let runs = store::load_all(store, &args.runs)?;
     let configs: Vec<BTreeMap<String, Value>> = runs
         .iter()
         .map(|r| {
-            Ok(r.config()?
+            Ok(r.dir
+                .config()?
                 .as_ref()
-                .map_or_else(BTreeMap::new, store::flatten))
+                .map_or_else(BTreeMap::new, read::flatten))
         })
         .collect::<Result<_>>()?;
     let finals = runs.iter().map(finals).collect::<Result<Vec<_>>>()?;
@@ -198,15 +198,16 @@ fn blank(count: usize) -> Vec<String> {
 /// The last `(value, time)` of each metric of a run.
 fn finals(run: &Run) -> Result<BTreeMap<String, (f64, f64)>> {
     let mut finals = BTreeMap::new();
-    for stream in run.streams(layout::METRICS) {
-        let (point, warning) = stream
+    for stream in run.dir.metrics() {
+        let name = stream.key();
+        let last = stream
             .last()
-            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, run.label()))?;
-        if let Some(warning) = warning {
+            .with_context(|| format!("cannot read metric `{name}` of {}", run.label()))?;
+        if let Some(warning) = last.warning {
             warn(warning);
         }
-        if let Some(point) = point {
-            finals.insert(stream.name, (point.value, point.time));
+        if let Some(point) = last.points.last() {
+            finals.insert(name, (point.value, point.time));
         }
     }
     Ok(finals)

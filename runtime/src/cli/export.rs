@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use super::resolve::Store;
+use super::store;
 use super::warn;
-use crate::store::layout;
+use crate::store::read::Store;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -35,19 +35,20 @@ enum Format {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let runs = store.load_all(&args.runs)?;
+    let runs = store::load_all(store, &args.runs)?;
     let mut selected = Vec::new();
     for run in &runs {
-        for stream in run.streams(layout::METRICS) {
-            if args.metrics.is_empty() || args.metrics.contains(&stream.name) {
-                selected.push((run, stream));
+        for stream in run.dir.metrics() {
+            let name = stream.key();
+            if args.metrics.is_empty() || args.metrics.contains(&name) {
+                selected.push((run, name, stream));
             }
         }
     }
     if let Some(missing) = args
         .metrics
         .iter()
-        .find(|m| !selected.iter().any(|(_, s)| s.name == **m))
+        .find(|m| !selected.iter().any(|(_, name, _)| name == *m))
     {
         bail!(
             "no run among {} has a metric `{missing}`",
@@ -67,14 +68,14 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
     if args.format == Format::Csv {
         writeln!(out, "run,metric,step,value,time")?;
     }
-    for (run, stream) in selected {
+    for (run, name, stream) in selected {
         let read = stream
-            .all()
-            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, run.label()))?;
+            .scalars()
+            .with_context(|| format!("cannot read metric `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
-        let (label, name) = (run.label(), stream.name.as_str());
+        let (label, name) = (run.label(), name.as_str());
         for p in read.points {
             match args.format {
                 Format::Csv => writeln!(

@@ -3,14 +3,13 @@
 
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::resolve::Store;
-use super::store::{Run, State};
+use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
+use crate::store::read::{State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct GcArgs {
@@ -39,10 +38,10 @@ pub(crate) struct RmArgs {
 
 pub(crate) fn gc(store: &Store, args: &GcArgs, out: &mut dyn Write) -> Result<()> {
     let mut runs: Vec<Run> = Vec::new();
-    for dir in store.runs(args.experiment.as_deref())? {
+    for dir in store::runs(store, args.experiment.as_deref())? {
         match Run::load(&dir) {
             Ok(run) => runs.push(run),
-            Err(e) => warn(format_args!("skipped {}: {e:#}", dir.label)),
+            Err(e) => warn(format_args!("skipped {}: {e:#}", dir.label())),
         }
     }
     // Runs come sorted by experiment, then id: the newest of each experiment are last.
@@ -77,7 +76,7 @@ pub(crate) fn gc(store: &Store, args: &GcArgs, out: &mut dyn Write) -> Result<()
 pub(crate) fn rm(store: &Store, args: &RmArgs, out: &mut dyn Write) -> Result<()> {
     let mut runs = Vec::new();
     for arg in &args.runs {
-        let run = Run::load(&store.resolve(arg)?)?;
+        let run = Run::load(&store::resolve(store, arg)?)?;
         if run.state == State::Running && !args.force {
             bail!(
                 "run {} may still be running (pid {} on {}); wait until it ends, or pass --force",
@@ -92,7 +91,7 @@ pub(crate) fn rm(store: &Store, args: &RmArgs, out: &mut dyn Write) -> Result<()
 }
 
 fn remove(runs: &[&Run], yes: bool, out: &mut dyn Write) -> Result<()> {
-    let sizes: Vec<u64> = runs.iter().map(|r| size(&r.dir.path)).collect();
+    let sizes: Vec<u64> = runs.iter().map(|r| r.dir.size()).collect();
     let mut table = Table::new(["RUN", "STATUS", "STARTED (UTC)", "SIZE"]);
     table.align_right(3);
     for (run, size) in runs.iter().zip(&sizes) {
@@ -124,8 +123,8 @@ fn remove(runs: &[&Run], yes: bool, out: &mut dyn Write) -> Result<()> {
         }
     }
     for run in runs {
-        fs::remove_dir_all(&run.dir.path)
-            .with_context(|| format!("cannot remove {}", run.dir.path.display()))?;
+        fs::remove_dir_all(run.dir.path())
+            .with_context(|| format!("cannot remove {}", run.dir.path().display()))?;
     }
     writeln!(
         out,
@@ -133,18 +132,4 @@ fn remove(runs: &[&Run], yes: bool, out: &mut dyn Write) -> Result<()> {
         what.replacen("these", "", 1).trim()
     )?;
     Ok(())
-}
-
-/// The bytes of every file under `dir`.
-fn size(dir: &Path) -> u64 {
-    fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| match entry.metadata() {
-            Ok(meta) if meta.is_dir() => size(&entry.path()),
-            Ok(meta) => meta.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }

@@ -7,12 +7,10 @@ use std::io::Write;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
-use super::resolve::Store;
-use super::store::{self, Run, RunDir, State};
+use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::jsonl::Point;
-use crate::store::layout;
+use crate::store::read::{self, Point, RunDir, State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -44,15 +42,10 @@ pub(crate) struct Args {
 }
 
 fn parse_state(text: &str) -> Result<State, String> {
-    [
-        State::Running,
-        State::Complete,
-        State::Failed,
-        State::Crashed,
-    ]
-    .into_iter()
-    .find(|s| s.as_str().eq_ignore_ascii_case(text))
-    .ok_or_else(|| "expected running, complete, failed or crashed".to_owned())
+    State::ALL
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(text))
+        .ok_or_else(|| "expected running, complete, failed or crashed".to_owned())
 }
 
 /// One line of the table, with everything a condition or the sort may ask for.
@@ -67,7 +60,7 @@ pub(crate) struct Row {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let dirs = store.runs(args.experiment.as_deref())?;
+    let dirs = store::runs(store, args.experiment.as_deref())?;
     let wanted = Wanted::from(args);
     let mut rows: Vec<Row> = load_all(&dirs, &wanted)
         .into_iter()
@@ -193,43 +186,40 @@ fn load_all(dirs: &[RunDir], wanted: &Wanted) -> Vec<Row> {
 
 fn load(dir: &RunDir, wanted: &Wanted) -> Option<Row> {
     let run = Run::load(dir)
-        .map_err(|e| warn(format_args!("skipped {}: {e:#}", dir.label)))
+        .map_err(|e| warn(format_args!("skipped {}: {e:#}", dir.label())))
         .ok()?;
-    let config_json = run
+    let config_json = dir
         .config()
-        .map_err(|e| warn(format_args!("{}: {e:#}", dir.label)))
+        .map_err(|e| warn(format_args!("{}: {e:#}", dir.label())))
         .ok()
         .flatten();
     let config = config_json
         .as_ref()
-        .map_or_else(BTreeMap::new, store::flatten);
+        .map_or_else(BTreeMap::new, read::flatten);
     let params = if wanted.params {
-        run.params()
+        dir.params()
             .ok()
             .flatten()
-            .map_or_else(BTreeMap::new, |p| store::flatten(&p))
+            .map_or_else(BTreeMap::new, |p| read::flatten(&p))
     } else {
         BTreeMap::new()
     };
     let mut metrics = BTreeMap::new();
-    for stream in run.streams(layout::METRICS) {
-        if wanted
-            .metrics
-            .as_ref()
-            .is_some_and(|m| !m.contains(&stream.name))
-        {
+    for stream in dir.metrics() {
+        let name = stream.key();
+        if wanted.metrics.as_ref().is_some_and(|m| !m.contains(&name)) {
             continue;
         }
         match stream.last() {
-            Ok((point, warning)) => {
-                if let Some(warning) = warning {
+            Ok(last) => {
+                if let Some(warning) = last.warning {
                     warn(warning);
                 }
-                if let Some(point) = point {
-                    metrics.insert(stream.name, point);
+                if let Some(point) = last.points.last() {
+                    metrics.insert(name, *point);
                 }
             }
-            Err(e) => warn(format_args!("{}: {e}", dir.label)),
+            Err(e) => warn(format_args!("{}: {e}", dir.label())),
         }
     }
     Some(Row {
@@ -269,7 +259,7 @@ fn as_json(row: &Row) -> Value {
         "run": row.run.label(),
         "experiment": info.experiment,
         "id": info.id,
-        "path": row.run.dir.path,
+        "path": row.run.dir.path(),
         "status": row.run.state.as_str(),
         "start_time": info.start_time,
         "start_unix": info.start_unix,

@@ -11,6 +11,7 @@ mod export;
 mod gc;
 mod ls;
 mod plot;
+#[cfg(feature = "mlflow")]
 mod resolve;
 mod show;
 mod store;
@@ -28,8 +29,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use self::resolve::Store;
 use crate::store::layout;
+use crate::store::read::Store;
 
 /// Lists, compares and plots the runs that `#[experiment]` functions recorded.
 #[derive(Debug, Parser)]
@@ -91,9 +92,7 @@ where
 }
 
 fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
-    let store = Store {
-        root: cli.dir.unwrap_or_else(layout::root),
-    };
+    let store = Store::at(cli.dir.unwrap_or_else(layout::root));
     match &cli.command {
         Command::Ls(args) => ls::run(&store, args, out),
         Command::Show(args) => show::run(&store, args, out),
@@ -104,7 +103,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Gc(args) => gc::gc(&store, args, out),
         Command::Rm(args) => gc::rm(&store, args, out),
         #[cfg(feature = "mlflow")]
-        Command::Sync(args) => sync::run(&store, args, out),
+        Command::Sync(args) => sync::run(&resolve::Store(store.clone()), args, out),
     }
 }
 

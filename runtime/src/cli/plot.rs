@@ -12,11 +12,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::resolve::Store;
-use super::store::Run;
+use super::store::{self, Run};
 use super::warn;
 use crate::histogram::Summary;
-use crate::store::{jsonl, layout};
+use crate::store::read::{Store, StreamKind};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -92,7 +91,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         );
     }
     let format = Format::of(&args.output)?;
-    let runs = store.load_all(&args.runs)?;
+    let runs = store::load_all(store, &args.runs)?;
     let mut panels = Vec::new();
     for metric in &args.metrics {
         panels.extend(panels_of(metric, &runs, args.x)?);
@@ -167,14 +166,15 @@ fn panels_of(metric: &str, runs: &[Run], x: XAxis) -> Result<Vec<Panel>> {
     let mut heatmaps = Vec::new();
     for (index, run) in runs.iter().enumerate() {
         let start = run.info.start_unix;
-        let scalar = layout::stream_file(&run.dir.path, layout::METRICS, metric, 0);
-        let histogram = layout::stream_file(&run.dir.path, layout::HISTOGRAMS, metric, 0);
+        let scalar = run.dir.stream(StreamKind::Metric, metric);
+        let histogram = run.dir.stream(StreamKind::Histogram, metric);
         let at = |step: u64, time: f64| match x {
             XAxis::Step => step as f64,
             XAxis::Time => time - start,
         };
-        if scalar.is_file() {
-            let read = jsonl::read_scalars(&scalar)
+        if scalar.path().is_file() {
+            let read = scalar
+                .scalars()
                 .with_context(|| format!("cannot read metric `{metric}` of {}", run.label()))?;
             if let Some(warning) = read.warning {
                 warn(warning);
@@ -191,8 +191,9 @@ fn panels_of(metric: &str, runs: &[Run], x: XAxis) -> Result<Vec<Panel>> {
                     points,
                 },
             ));
-        } else if histogram.is_file() {
-            let read = jsonl::read_histograms(&histogram)
+        } else if histogram.path().is_file() {
+            let read = histogram
+                .histograms()
                 .with_context(|| format!("cannot read histogram `{metric}` of {}", run.label()))?;
             if let Some(warning) = read.warning {
                 warn(warning);
@@ -217,9 +218,9 @@ fn panels_of(metric: &str, runs: &[Run], x: XAxis) -> Result<Vec<Panel>> {
     if series.is_empty() && heatmaps.is_empty() {
         let known: Vec<String> = runs
             .iter()
-            .flat_map(|r| [r.streams(layout::METRICS), r.streams(layout::HISTOGRAMS)])
+            .flat_map(|r| [r.dir.metrics(), r.dir.histograms()])
             .flatten()
-            .map(|s| s.name)
+            .map(|s| s.key())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();

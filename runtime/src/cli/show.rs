@@ -8,12 +8,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::resolve::Store;
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
 use crate::checkpoint::{self, Sidecar};
-use crate::store::{jsonl, layout};
+use crate::store::read::{self, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -25,13 +24,13 @@ pub(crate) struct Args {
 const MAX_FILES: usize = 20;
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let run = Run::load(&store.resolve(&args.run)?)?;
+    let run = Run::load(&store::resolve(store, &args.run)?)?;
     info(&run, out)?;
-    if let Some(config) = run.config()? {
-        section(out, "config", &store::flatten(&config))?;
+    if let Some(config) = run.dir.config()? {
+        section(out, "config", &read::flatten(&config))?;
     }
-    if let Some(params) = run.params()? {
-        section(out, "params", &store::flatten(&params))?;
+    if let Some(params) = run.dir.params()? {
+        section(out, "params", &read::flatten(&params))?;
     }
     metrics(&run, out)?;
     texts(&run, out)?;
@@ -97,7 +96,7 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
             .map_or(String::new(), |s| format!(", last from step {s}"));
         lines.push(("resumed", format!("{} times{from}", info.resumes)));
     }
-    lines.push(("path", run.dir.path.display().to_string()));
+    lines.push(("path", run.dir.path().display().to_string()));
     for (key, value) in lines {
         writeln!(out, "{key:<10} {value}")?;
     }
@@ -139,7 +138,7 @@ fn titled(out: &mut dyn Write, title: &str, table: &Table) -> Result<()> {
 }
 
 fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let streams = run.streams(layout::METRICS);
+    let streams = run.dir.metrics();
     if streams.is_empty() {
         return Ok(());
     }
@@ -148,9 +147,10 @@ fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
         table.align_right(column);
     }
     for stream in streams {
+        let name = stream.key();
         let read = stream
-            .all()
-            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, run.label()))?;
+            .scalars()
+            .with_context(|| format!("cannot read metric `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
@@ -162,7 +162,7 @@ fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
             _ => "-".into(),
         };
         table.push(vec![
-            stream.name,
+            name,
             points.len().to_string(),
             steps,
             shown(points.last().map(|p| p.value)),
@@ -174,7 +174,7 @@ fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
 }
 
 fn texts(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let streams = run.streams(layout::TEXT);
+    let streams = run.dir.texts();
     if streams.is_empty() {
         return Ok(());
     }
@@ -182,14 +182,16 @@ fn texts(run: &Run, out: &mut dyn Write) -> Result<()> {
     table.align_right(1);
     table.align_right(2);
     for stream in streams {
-        let read = jsonl::read_texts(&stream.path)
-            .with_context(|| format!("cannot read text `{}` of {}", stream.name, run.label()))?;
+        let name = stream.key();
+        let read = stream
+            .texts()
+            .with_context(|| format!("cannot read text `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
         let last = read.points.last();
         table.push(vec![
-            stream.name,
+            name,
             read.points.len().to_string(),
             last.map_or("-".into(), |(step, _)| step.to_string()),
             last.map_or(String::new(), |(_, text)| text.clone()),
@@ -199,7 +201,7 @@ fn texts(run: &Run, out: &mut dyn Write) -> Result<()> {
 }
 
 fn histograms(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let streams = run.streams(layout::HISTOGRAMS);
+    let streams = run.dir.histograms();
     if streams.is_empty() {
         return Ok(());
     }
@@ -208,9 +210,10 @@ fn histograms(run: &Run, out: &mut dyn Write) -> Result<()> {
         table.align_right(column);
     }
     for stream in streams {
-        let read = jsonl::read_histograms(&stream.path).with_context(|| {
-            format!("cannot read histogram `{}` of {}", stream.name, run.label())
-        })?;
+        let name = stream.key();
+        let read = stream
+            .histograms()
+            .with_context(|| format!("cannot read histogram `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
@@ -221,7 +224,7 @@ fn histograms(run: &Run, out: &mut dyn Write) -> Result<()> {
         };
         let last = points.last().map(|p| &p.1);
         table.push(vec![
-            stream.name,
+            name,
             points.len().to_string(),
             steps,
             last.map_or("-".into(), |s| table::number(s.min)),
@@ -232,10 +235,15 @@ fn histograms(run: &Run, out: &mut dyn Write) -> Result<()> {
 }
 
 fn artifacts(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let root = run.dir.path.join(layout::ARTIFACTS);
-    let mut files = Vec::new();
-    walk(&root, &mut files);
-    files.sort();
+    let files: Vec<(String, u64)> = run
+        .dir
+        .files("artifacts")
+        .iter()
+        .filter_map(|f| {
+            let relative = f.relative().strip_prefix("artifacts/")?;
+            Some((relative.to_owned(), f.size()))
+        })
+        .collect();
     if files.is_empty() {
         return Ok(());
     }
@@ -273,28 +281,8 @@ fn artifacts(run: &Run, out: &mut dyn Write) -> Result<()> {
     titled(out, "artifacts", &table)
 }
 
-/// Every file under `dir`, as `(path relative to it with /, size)`.
-fn walk(dir: &Path, files: &mut Vec<(String, u64)>) {
-    fn go(root: &Path, dir: &Path, files: &mut Vec<(String, u64)>) {
-        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            match entry.metadata() {
-                Ok(meta) if meta.is_dir() => go(root, &path, files),
-                Ok(meta) => {
-                    if let Ok(relative) = path.strip_prefix(root) {
-                        let relative = relative.to_string_lossy().replace('\\', "/");
-                        files.push((relative, meta.len()));
-                    }
-                }
-                Err(_) => {}
-            }
-        }
-    }
-    go(dir, dir, files);
-}
-
 fn checkpoints(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let mut sidecars: Vec<(String, Sidecar)> = checkpoint::sidecars(&run.dir.path);
+    let mut sidecars: Vec<(String, Sidecar)> = checkpoint::sidecars(run.dir.path());
     if sidecars.is_empty() {
         return Ok(());
     }
@@ -310,7 +298,7 @@ fn checkpoints(run: &Run, out: &mut dyn Write) -> Result<()> {
             .extension()
             .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
         let file = format!("{}/{stem}{extension}", checkpoint::FOLDER);
-        let size = fs::metadata(run.dir.path.join(&file))
+        let size = fs::metadata(run.dir.path().join(&file))
             .map_or("missing".into(), |m| table::size(m.len()));
         table.push(vec![
             file,

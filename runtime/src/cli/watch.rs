@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::resolve::Store;
-use super::store::{now, Run, RunDir};
+use super::store::{self, now, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::layout;
+use crate::store::read::{RunDir, State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -25,7 +24,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let dir = store.resolve(&args.run)?;
+    let dir = store::resolve(store, &args.run)?;
     let interval = Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
     // On a terminal the block is redrawn in place; elsewhere a block is printed when it changes.
     let terminal = std::io::stdout().is_terminal();
@@ -40,7 +39,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
             None => write!(out, "{block}")?,
         }
         out.flush()?;
-        if !run.state.is_live() {
+        if run.state != State::Running {
             let error = run
                 .info
                 .error
@@ -66,9 +65,11 @@ fn snapshot(run: &Run, dir: &RunDir) -> Result<(String, String)> {
     }
     let mut key = run.state.as_str().to_owned();
     let mut last_time = None::<f64>;
-    for stream in run.streams(layout::METRICS) {
-        let tail = crate::store::jsonl::read_scalars_tail(&stream.path, 4096)
-            .with_context(|| format!("cannot read metric `{}` of {}", stream.name, dir.label))?;
+    for stream in dir.metrics() {
+        let name = stream.key();
+        let tail = stream
+            .tail(4096)
+            .with_context(|| format!("cannot read metric `{name}` of {}", dir.label()))?;
         if let Some(warning) = tail.warning {
             warn(warning);
         }
@@ -85,9 +86,9 @@ fn snapshot(run: &Run, dir: &RunDir) -> Result<(String, String)> {
         } else {
             "-".into()
         };
-        key.push_str(&format!(" {}={}", stream.name, last.step));
+        key.push_str(&format!(" {name}={}", last.step));
         table.push(vec![
-            stream.name,
+            name,
             last.step.to_string(),
             table::number(last.value),
             rate,
@@ -104,7 +105,7 @@ fn snapshot(run: &Run, dir: &RunDir) -> Result<(String, String)> {
     let mut rows = Vec::new();
     table.write(&mut rows)?;
     block.push_str(&String::from_utf8_lossy(&rows));
-    if let Some(latest) = last_time.filter(|_| run.state.is_live()) {
+    if let Some(latest) = last_time.filter(|_| run.state == State::Running) {
         block.push_str(&format!(
             "last point {} ago\n",
             table::duration((now() - latest).max(0.0))

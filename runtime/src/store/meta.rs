@@ -10,12 +10,17 @@ use crate::problems::Problems;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
+    /// Started and not yet ended (or ended without a chance to say so: see
+    /// [`State::Crashed`](crate::store::read::State::Crashed)).
     Running,
+    /// Ended normally.
     Complete,
+    /// Ended with an error or a panic, or was interrupted.
     Failed,
 }
 
 impl Status {
+    /// `RUNNING`, `COMPLETE` or `FAILED`, as `info.json` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Running => "RUNNING",
@@ -28,35 +33,54 @@ impl Status {
 /// The contents of `metadata/info.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Info {
+    /// The experiment's name (`#[experiment(name = …)]`, or the function's).
     pub experiment: String,
+    /// The run's number within its experiment, from 1.
     pub id: u64,
+    /// Where the run is in its life, as it last wrote it.
     pub status: Status,
+    /// Why a failed run failed, in one sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// RFC 3339, UTC.
     pub start_time: String,
     /// Seconds since the Unix epoch.
     pub start_unix: f64,
+    /// When the run ended: RFC 3339, UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
+    /// When the run ended: seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_unix: Option<f64>,
+    /// How long the run took, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
-    /// The `#[experiment]` function and the file it is in.
+    /// The `#[experiment]` function.
     pub function: String,
+    /// The file the function is in.
     pub source_file: String,
+    /// The process's command line, secrets redacted.
     pub command: Vec<String>,
+    /// The program's path.
     pub executable: Option<String>,
+    /// The directory the process ran in.
     pub working_dir: Option<String>,
+    /// The machine's host name.
     pub host: String,
+    /// Who ran it.
     pub user: Option<String>,
+    /// The process id, on `host`.
     pub pid: u32,
+    /// This process's rank in a job of several processes (0 alone).
     pub rank: u32,
+    /// How many ranks the job has (1 alone).
     pub world_size: u32,
+    /// What started the ranks: `torchrun`, `openmpi`, `pmi`, `slurm`, or `none`.
     pub launcher: String,
+    /// The launcher's job id, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// The version of labbook that wrote the run.
     pub labbook_version: String,
     /// labbook's enabled Cargo features.
     pub features: Vec<String>,
@@ -69,6 +93,7 @@ pub struct Info {
     /// How often the run was resumed, and the checkpoint step of the latest resume.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumes: u32,
+    /// The checkpoint step the latest resume started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_from_step: Option<u64>,
     /// Every rank of the job, as each reported itself (rank 0's file only).
@@ -86,6 +111,7 @@ fn is_zero(n: &u32) -> bool {
 /// The state of the source tree the run was started from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Git {
+    /// The commit checked out (`HEAD`).
     pub commit: String,
     /// Uncommitted changes to tracked files.
     pub dirty: bool,
@@ -94,20 +120,43 @@ pub struct Git {
 /// What one rank of a job reports of itself in `metadata/rank<r>.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RankInfo {
+    /// The rank.
     pub rank: u32,
+    /// Its machine's host name.
     pub host: String,
+    /// Its process id, on `host`.
     pub pid: u32,
+    /// Where it is in its life.
     pub status: Status,
+    /// Why it failed, in one sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When it started: seconds since the Unix epoch.
     pub start_unix: f64,
+    /// When it ended: seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_unix: Option<f64>,
+    /// What it could not store or send.
     #[serde(default, skip_serializing_if = "Problems::is_empty")]
     pub problems: Problems,
 }
 
 impl Info {
+    /// What any rank of the run could not store or send, one line each; those of ranks other
+    /// than this one prefixed with `rank <r>: `. Empty when nothing was lost.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let mut lines = self.problems.lines();
+        for rank in self.ranks.iter().filter(|r| r.rank != self.rank) {
+            lines.extend(
+                rank.problems
+                    .lines()
+                    .into_iter()
+                    .map(|line| format!("rank {}: {line}", rank.rank)),
+            );
+        }
+        lines
+    }
+
     /// What this rank reports of itself.
     pub(crate) fn rank_info(&self) -> RankInfo {
         RankInfo {

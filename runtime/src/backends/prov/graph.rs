@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use super::document::{self, attributes, local, long, name, time, time_text, Document};
 use super::Prov;
 use crate::backend::RunEnd;
-use crate::store::layout;
-use crate::store::meta::RankInfo;
+use crate::store::read::RunDir;
 
 impl Prov {
     pub(super) fn document(&self, end: &RunEnd) -> Value {
@@ -191,9 +190,7 @@ impl Prov {
                 me.end(end.status, end.error.clone(), end.time);
                 Some(me.rank_info())
             } else {
-                std::fs::read_to_string(layout::rank_file(&self.dir, rank))
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<RankInfo>(&t).ok())
+                RunDir::at(&self.dir).rank_info(rank).ok().flatten()
             };
             let id = format!("rank/{rank}");
             let mut attrs = attributes([

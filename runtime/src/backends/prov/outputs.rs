@@ -8,6 +8,7 @@ use super::document::{attributes, double, local, long, name, time, time_text, Do
 use super::{Prov, Stream, IMAGES};
 use crate::backend::RunEnd;
 use crate::store::layout;
+use crate::store::read::{RunDir, RunFile, StreamKind};
 
 /// One stream entity: its id, name, type and file or folder.
 struct Output<'a> {
@@ -21,22 +22,15 @@ impl Prov {
     /// Every stream file and image series in the run directory.
     pub(super) fn streams(&self, doc: &mut Document, run: &str, ranks: &BTreeMap<u32, String>) {
         let kinds = [
-            (layout::METRICS, "metric", "provml:Metric"),
-            (layout::TEXT, "text", "labbook:Text"),
-            (layout::HISTOGRAMS, "histogram", "labbook:Histogram"),
+            (StreamKind::Metric, "metric", "provml:Metric"),
+            (StreamKind::Text, "text", "labbook:Text"),
+            (StreamKind::Histogram, "histogram", "labbook:Histogram"),
         ];
-        for (folder, kind, type_name) in kinds {
-            let root = self.dir.join(folder);
-            for path in files_under(&root) {
-                let rel = relative(&root, &path);
-                let Some(stem) = rel.strip_suffix(".jsonl") else {
-                    continue;
-                };
-                let rank = layout::stream_rank(&path).unwrap_or(0);
-                let stream = match rank {
-                    0 => stem,
-                    r => stem.strip_suffix(&format!(".rank{r}")).unwrap_or(stem),
-                };
+        let run_dir = RunDir::at(&self.dir);
+        for (kind_of, kind, type_name) in kinds {
+            let folder = kind_of.folder();
+            for file in run_dir.streams(kind_of) {
+                let (stream, rank, path) = (file.name(), file.rank(), file.path());
                 let seen = (rank == self.info.rank)
                     .then(|| self.streams.get(&(folder, stream.to_owned())).copied())
                     .flatten();
@@ -49,7 +43,7 @@ impl Prov {
                     id: format!("{prefix}{kind}/{}", local(stream)),
                     label: stream,
                     type_name,
-                    path: &path,
+                    path,
                 };
                 let by = ranks
                     .get(&rank)
@@ -59,14 +53,20 @@ impl Prov {
             }
         }
         let images = self.dir.join(layout::ARTIFACTS).join(IMAGES);
+        let prefix = format!("{}/{IMAGES}/", layout::ARTIFACTS);
         let mut series: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-        for path in files_under(&images) {
-            if let Some(parent) = path.parent() {
-                series
-                    .entry(relative(&images, parent))
-                    .or_default()
-                    .push(path);
-            }
+        for file in run_dir.files(images.strip_prefix(&self.dir).unwrap_or(&images)) {
+            let Some((name, _)) = file
+                .relative()
+                .strip_prefix(&prefix)
+                .and_then(|r| r.rsplit_once('/'))
+            else {
+                continue;
+            };
+            series
+                .entry(name.to_owned())
+                .or_default()
+                .push(file.path().to_owned());
         }
         for (stream, files) in series {
             let seen = self.streams.get(&(IMAGES, stream.clone())).copied();
@@ -118,7 +118,6 @@ impl Prov {
     /// Checkpoints this process wrote, those on disk from before a resume, and the one it
     /// resumed from.
     pub(super) fn checkpoints(&self, doc: &mut Document, run: &str, end: &RunEnd) {
-        let folder = self.dir.join(crate::checkpoint::FOLDER);
         let id_of = |path: &Path| -> Option<String> {
             let file = path.file_name()?.to_str()?;
             let stem = file.strip_prefix("step-")?.split('.').next()?;
@@ -157,7 +156,8 @@ impl Prov {
             }
         }
         let sidecar = format!(".{}", crate::checkpoint::SIDECAR);
-        for path in files_under(&folder) {
+        let on_disk = RunDir::at(&self.dir).files(crate::checkpoint::FOLDER);
+        for path in on_disk.iter().map(RunFile::path) {
             let file = path
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
@@ -165,9 +165,9 @@ impl Prov {
             if file.ends_with(&sidecar) || file.contains(".tmp.") {
                 continue;
             }
-            let Some(id) = id_of(&path) else { continue };
+            let Some(id) = id_of(path) else { continue };
             if !doc.has("entity", &id) {
-                entity(doc, &id, &path, None);
+                entity(doc, &id, path, None);
                 generated(doc, &id, run, None);
             }
         }
@@ -201,32 +201,12 @@ impl Prov {
     }
 }
 
-/// Every file under `dir`, recursively, in a stable order.
-pub(super) fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
+/// The bytes of a file, or of every file in a folder (links not followed).
 pub(super) fn size(path: &Path) -> u64 {
-    if path.is_dir() {
-        files_under(path).iter().map(|p| size(p)).sum()
-    } else {
-        std::fs::metadata(path).map_or(0, |m| m.len())
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => RunDir::at(path).size(),
+        Ok(meta) if meta.is_file() => meta.len(),
+        _ => 0,
     }
 }
 
