@@ -22,6 +22,7 @@ use crate::store::layout;
     note = "an `artifact` takes a path to a file or directory (`&str`, `String`, `Path`, `PathBuf`)"
 )]
 pub trait Artifact {
+    /// The file or directory to copy into the run's `artifacts/`.
     fn path(&self) -> &Path;
 }
 

@@ -1,8 +1,9 @@
 //! Where records go. Every backend registers itself at link time with
-//! [`inventory::submit!`], so a crate can add one without touching labbook:
+//! [`register_backend!`](crate::register_backend) (an `inventory` submission), so a crate can
+//! add one without touching labbook:
 //!
 //! ```
-//! use labbook::backend::{Backend, BackendError, Registration, RunContext, RunEnd};
+//! use labbook::backend::{Backend, BackendError, RunContext};
 //! use labbook::Record;
 //!
 //! struct Count(usize);
@@ -18,7 +19,7 @@
 //!     Ok(Some(Box::new(Count(0))))
 //! }
 //!
-//! labbook::inventory::submit!(Registration::new("count", count));
+//! labbook::register_backend!("count", count);
 //! ```
 //!
 //! `inventory` only sees crates that are linked: a binary that relies on a backend from a
@@ -34,14 +35,19 @@ use crate::store::meta::{Info, Status};
 /// What a backend learns about the run it serves.
 #[derive(Debug)]
 pub struct RunContext {
+    /// The experiment's name.
     pub experiment: String,
+    /// The run's number within its experiment, from 1.
     pub id: u64,
     /// The run directory (`runs/<experiment>/<id>`), shared by every rank of the job.
     pub dir: PathBuf,
+    /// This process's rank in the job (0 alone).
     pub rank: u32,
+    /// How many ranks the job has (1 alone).
     pub world_size: u32,
     /// The `#[config]` argument, serialised.
     pub config: Option<serde_json::Value>,
+    /// The run's `metadata/info.json` as it was at the start.
     pub info: Info,
     /// Where the backend counts what it could not store or send (`info.json`'s `problems`).
     pub problems: crate::problems::ProblemLog,
@@ -50,32 +56,97 @@ pub struct RunContext {
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunEnd {
+    /// `Complete` or `Failed`.
     pub status: Status,
+    /// Why a failed run failed, in one sentence.
     pub error: Option<String>,
     /// Seconds since the Unix epoch.
     pub time: f64,
 }
 
 /// A problem a backend reports; the writer logs it and carries on with the other backends.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BackendError(pub String);
+///
+/// It carries the error it came from, if any, as its [`source`](std::error::Error::source):
+///
+/// ```
+/// use labbook::backend::BackendError;
+/// use std::error::Error as _;
+///
+/// let refused = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only");
+/// let error = BackendError::with_source("cannot open the event file", refused);
+/// assert_eq!(error.to_string(), "cannot open the event file");
+/// assert_eq!(error.source().unwrap().to_string(), "read-only");
+///
+/// // Converted with `?`, an error is shown as itself.
+/// let error = BackendError::from(std::io::Error::other("disk full"));
+/// assert_eq!(error.to_string(), "disk full");
+/// ```
+#[derive(Debug)]
+pub struct BackendError {
+    /// `None`: the error is shown as its source.
+    message: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
 
 impl BackendError {
+    /// An error that is this message alone.
     pub fn new(message: impl std::fmt::Display) -> Self {
-        BackendError(message.to_string())
+        BackendError {
+            message: Some(message.to_string()),
+            source: None,
+        }
+    }
+
+    /// An error that says `message`, caused by `source`.
+    pub fn with_source(
+        message: impl std::fmt::Display,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        BackendError {
+            message: Some(message.to_string()),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An error shown as `error` itself, whose source is `error`'s source.
+    fn transparent(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        BackendError {
+            message: None,
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.message, &self.source) {
+            (Some(message), _) => f.write_str(message),
+            (None, Some(source)) => source.fmt(f),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.source.as_deref()?;
+        if self.message.is_some() {
+            Some(source)
+        } else {
+            source.source()
+        }
     }
 }
 
 impl From<std::io::Error> for BackendError {
     fn from(e: std::io::Error) -> Self {
-        BackendError(e.to_string())
+        BackendError::transparent(e)
     }
 }
 
 impl From<crate::Error> for BackendError {
     fn from(e: crate::Error) -> Self {
-        BackendError(e.to_string())
+        BackendError::transparent(e)
     }
 }
 
@@ -121,13 +192,16 @@ pub type Create = fn(&RunContext) -> Result<Option<Box<dyn Backend>>, BackendErr
 /// One registered backend, collected at link time.
 #[derive(Debug)]
 pub struct Registration {
+    /// The backend's name, as `LABBOOK_BACKENDS` and `info.json` name it.
     pub name: &'static str,
+    /// Makes the backend for a run.
     pub create: Create,
     /// Where it was registered, to name both sides of a duplicate.
     pub module: &'static str,
 }
 
 impl Registration {
+    /// The backend `name`, made by `create`.
     pub const fn new(name: &'static str, create: Create) -> Self {
         Registration {
             name,
@@ -165,6 +239,7 @@ pub fn registry() -> &'static Registry {
 /// The backends linked into this program.
 #[derive(Debug)]
 pub struct Registry {
+    /// Every backend by name, duplicates left out.
     pub backends: BTreeMap<&'static str, &'static Registration>,
     /// One sentence per name registered more than once.
     pub conflicts: Vec<String>,
@@ -195,6 +270,7 @@ impl Registry {
         }
     }
 
+    /// The names of the backends, sorted.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.backends.keys().copied()
     }

@@ -19,6 +19,7 @@ pub enum Ranks {
 }
 
 impl Ranks {
+    /// Whether `rank` logs.
     pub fn contains(self, rank: u32) -> bool {
         match self {
             Ranks::Zero => rank == 0,
@@ -86,10 +87,12 @@ impl Site {
         Some(fired.saturating_mul(self.every))
     }
 
+    /// The site's name: what it logs under.
     pub fn name(&self) -> &'static str {
         self.name
     }
 
+    /// The site's position among its experiment's sites.
     pub fn index(&self) -> u32 {
         self.index
     }
@@ -104,6 +107,7 @@ impl Site {
         self.last.get()
     }
 
+    /// The site's counters now, as a checkpoint stores them.
     pub fn counter(&self) -> Counter {
         Counter {
             countdown: self.countdown.get(),

@@ -15,8 +15,10 @@ pub const BUCKETS: usize = 64;
 /// A histogram of one step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The smallest finite value.
     #[serde(with = "float")]
     pub min: f64,
+    /// The largest finite value.
     #[serde(with = "float")]
     pub max: f64,
     /// How many values, NaN and infinities included.
@@ -32,6 +34,7 @@ pub struct Summary {
     /// the first from `min`.
     #[serde(with = "floats")]
     pub bucket_limits: Vec<f64>,
+    /// How many values each bucket holds.
     #[serde(with = "floats")]
     pub buckets: Vec<f64>,
     /// Values left out of the buckets because they are NaN or infinite.
@@ -116,6 +119,7 @@ impl Summary {
     note = "a `histogram` takes a slice, `Vec` or array of floats or integers, or a dfdx tensor (feature `dfdx`)"
 )]
 pub trait Histogram {
+    /// The values summarised: range, moments and buckets.
     fn summary(&self) -> Summary;
 }
 
@@ -126,6 +130,7 @@ pub trait Histogram {
     note = "a `histogram` takes floats or integers: a slice, `Vec` or array of them, or a dfdx tensor (feature `dfdx`)"
 )]
 pub trait Number: Copy {
+    /// The number as a float.
     fn to_f64(self) -> f64;
 }
 

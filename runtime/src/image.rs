@@ -35,10 +35,12 @@ impl Image {
         })
     }
 
+    /// A greyscale image: `width × height` bytes, row by row.
     pub fn grey(width: u32, height: u32, pixels: Vec<u8>) -> Result<Image, String> {
         Image::new(width, height, 1, pixels)
     }
 
+    /// A colour image: `width × height × 3` bytes, row by row, `r g b` a pixel.
     pub fn rgb(width: u32, height: u32, pixels: Vec<u8>) -> Result<Image, String> {
         Image::new(width, height, 3, pixels)
     }
@@ -78,18 +80,22 @@ impl Image {
         Image::from_unit_floats(width, height, channels, &hwc)
     }
 
+    /// Its width in pixels.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Its height in pixels.
     pub fn height(&self) -> u32 {
         self.height
     }
 
+    /// 1 (grey) or 3 (RGB).
     pub fn channels(&self) -> u8 {
         self.channels
     }
 
+    /// The bytes, row by row, `channels` a pixel.
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
@@ -123,6 +129,7 @@ impl Image {
     note = "an `image` takes a `labbook::Image` (built from raw grey/RGB bytes or floats in [0, 1]) or a dfdx tensor shaped H×W, H×W×C or C×H×W (feature `dfdx`)"
 )]
 pub trait ToImage {
+    /// The value as an image; why it is not one, in one sentence.
     fn to_image(&self) -> Result<Image, String>;
 }
 

@@ -50,6 +50,7 @@ impl<T: Metric + ?Sized> Metric for &mut T {
     note = "`text` takes anything that implements `std::fmt::Display`: format it first (`format!(\"{{:?}}\", value)`) or log it as a `param`"
 )]
 pub trait Text {
+    /// The text to record.
     fn to_text(&self) -> String;
 }
 
@@ -66,6 +67,7 @@ impl<T: Display + ?Sized> Text for T {
     note = "a `param` takes anything that implements `serde::Serialize`: add `#[derive(Serialize)]` to the type"
 )]
 pub trait Param {
+    /// The value as JSON.
     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
 }
 
@@ -82,6 +84,7 @@ impl<T: Serialize + ?Sized> Param for T {
     note = "add `#[derive(Serialize)]` to the config type"
 )]
 pub trait Config {
+    /// The config as JSON.
     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
 }
 
@@ -98,6 +101,7 @@ impl<T: Serialize + ?Sized> Config for T {
     note = "an `#[experiment]` returning `Result<T, E>` records `E`'s `Display` text when it fails: implement `Display` for it or use `anyhow::Error`"
 )]
 pub trait FailureText {
+    /// Why the run failed, as `info.json`'s `error` says it.
     fn failure_text(&self) -> String;
 }
 

@@ -30,6 +30,7 @@
 //! status, times, command line, host and git commit. See the README for the whole DSL.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod artifact;
 pub mod backend;
@@ -44,10 +45,14 @@ mod gate;
 pub mod histogram;
 mod image;
 pub mod kinds;
+#[doc(hidden)]
 pub mod launcher;
+#[allow(missing_docs)] // `Name::as_str`
 mod name;
 pub mod problems;
+#[doc(hidden)]
 pub mod progress;
+#[allow(missing_docs)] // the fields of `Record`
 mod record;
 pub mod redact;
 mod run;
@@ -66,6 +71,7 @@ pub struct ReadmeDoctests;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
 pub use inventory;
 pub use labbook_macros::{experiment, log, progress};
 

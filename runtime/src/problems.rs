@@ -40,6 +40,7 @@ pub struct Problems {
 }
 
 impl Problems {
+    /// Whether nothing was lost.
     pub fn is_empty(&self) -> bool {
         self.streams.is_empty() && self.backends.is_empty() && self.sites.is_empty()
     }
@@ -103,12 +104,16 @@ pub struct ProblemLog(Arc<Mutex<Problems>>);
 /// Which section of [`Problems`] an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
+    /// [`Problems::streams`].
     Stream,
+    /// [`Problems::backends`].
     Backend,
+    /// [`Problems::sites`].
     Site,
 }
 
 impl ProblemLog {
+    /// An empty log.
     pub fn new() -> ProblemLog {
         ProblemLog::default()
     }

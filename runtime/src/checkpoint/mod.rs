@@ -6,9 +6,9 @@
 //! CRC-32C, the step, every site's counters and the length of every stream file of the rank
 //! at that moment. `last.<ext>` is a second name (a hard link) of the site's newest file, for
 //! people and other tools; resuming never reads it. Each file is written to a temporary
-//! name, fsynced and renamed, its folder fsynced ([`files`]), so a kill leaves whole files.
-//! `keep` applies per site and rank. Resuming ([`Resume`]) picks the newest consistent
-//! checkpoint ([`point`] has the rule), truncates each of the rank's streams back to its
+//! name, fsynced and renamed, its folder fsynced (`files.rs`), so a kill leaves whole files.
+//! `keep` applies per site and rank. Resuming picks the newest consistent
+//! checkpoint (`point.rs` has the rule), truncates each of the rank's streams back to its
 //! recorded length (points logged after it are rolled back) and restores the counters, so
 //! no step is written twice and none is missing.
 
@@ -29,6 +29,7 @@ use crate::gate::Counter;
 pub(crate) use self::resume::Resume;
 pub(crate) use self::save::{write, Saving};
 
+/// The folder of a run directory that holds its checkpoints.
 pub const FOLDER: &str = "checkpoints";
 /// The extension of a checkpoint's sidecar: `step-<step>.meta.json`.
 pub const SIDECAR: &str = "meta.json";
@@ -43,12 +44,16 @@ pub const SIDECAR: &str = "meta.json";
 pub trait Checkpoint<Format> {
     /// The file extension of a saved checkpoint.
     const EXTENSION: &'static str;
+    /// Writes the checkpoint to `path` (a temporary name, renamed into place once written);
+    /// the error in one sentence.
     fn save(&self, path: &Path) -> std::result::Result<(), String>;
 }
 
 /// Types `labbook::run().restore(&mut value)` can load a checkpoint into.
 pub trait Restore<Format> {
+    /// The file extension of the checkpoints it loads.
     const EXTENSION: &'static str;
+    /// Replaces `self` with the checkpoint in `path`; the error in one sentence.
     fn load(&mut self, path: &Path) -> std::result::Result<(), String>;
 }
 
@@ -79,10 +84,13 @@ impl<T: serde::de::DeserializeOwned> Restore<Json> for T {
 /// The sidecar of one checkpoint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sidecar {
+    /// The run that saved it: `experiment/id`.
     pub run: String,
+    /// The step it was saved at.
     pub step: u64,
     /// The checkpoint file, relative to the run directory.
     pub file: String,
+    /// When it was saved: seconds since the Unix epoch.
     pub time: f64,
     /// Every site's counters, by site index, with the site's name.
     pub sites: BTreeMap<u32, (String, Counter)>,
@@ -94,6 +102,7 @@ pub struct Sidecar {
     /// The site's position among the experiment's sites.
     #[serde(default)]
     pub index: u32,
+    /// The rank that saved it.
     #[serde(default)]
     pub rank: u32,
     /// Counts the checkpoints this rank has saved in the run, across resumes.

@@ -19,16 +19,22 @@ use crate::writer::{Writer, LOCAL};
 /// What the macro knows about an experiment at compile time.
 #[derive(Debug)]
 pub struct ExperimentSpec {
+    /// The experiment's name.
     pub name: &'static str,
+    /// The function's name.
     pub function: &'static str,
+    /// The file it is in.
     pub file: &'static str,
+    /// The ranks that log by default.
     pub ranks: Ranks,
 }
 
 /// How the body ended.
 #[derive(Debug)]
 pub enum Outcome {
+    /// It returned normally (`Ok` for a `Result`).
     Complete,
+    /// It returned `Err` or panicked: why, in one sentence.
     Failed(String),
 }
 

@@ -200,6 +200,7 @@ impl Run {
             .map(|s| format!("{}/{}", s.experiment, s.id))
     }
 
+    /// The run's number within its experiment.
     pub fn id(&self) -> Option<u64> {
         self.state.as_ref().map(|s| s.id)
     }
@@ -214,6 +215,7 @@ impl Run {
         self.state.as_ref().map_or(0, |s| s.rank)
     }
 
+    /// How many ranks the job has (1 outside a distributed job).
     pub fn world_size(&self) -> u32 {
         self.state.as_ref().map_or(1, |s| s.world_size)
     }

@@ -86,6 +86,7 @@ pub struct Info {
     pub features: Vec<String>,
     /// The backends this run writes to.
     pub backends: Vec<String>,
+    /// The source tree's commit, when the program ran inside a git work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
     /// Total time log calls waited on a full queue.

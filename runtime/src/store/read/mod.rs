@@ -6,7 +6,7 @@
 //!
 //! - [`Store`] is the directory of all runs (`LABBOOK_DIR`, or `./runs`): [`Store::runs`],
 //!   [`Store::experiment`], [`Store::run`] and [`Store::resolve`] find [`RunDir`]s.
-//! - A [`RunDir`] reads what one run recorded: its [`Info`], [`State`], config, params,
+//! - A [`RunDir`] reads what one run recorded: its [`Info`](crate::Info), [`State`], config, params,
 //!   problems, and its streams ([`RunDir::metrics`], [`RunDir::texts`],
 //!   [`RunDir::histograms`]) as [`StreamFile`]s.
 //! - [`flatten`] turns a config or params object into dotted keys (`opt.lr`).
