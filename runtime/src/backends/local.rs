@@ -11,6 +11,8 @@ use std::fs::{self, File, OpenOptions};
 #[cfg(not(unix))]
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
 use crate::name::Name;
@@ -21,6 +23,10 @@ use crate::store::{jsonl, layout};
 /// The most a stream keeps in memory while its file cannot be written; lines beyond it are
 /// counted as lost.
 pub const RETAINED: usize = 1 << 20;
+
+/// Bytes a stream file takes before the store has them synced in the background, while it
+/// goes on writing: the sync at a flush or at the end of the run then finds little left.
+const EARLY_SYNC: u64 = 8 << 20;
 
 /// Writes metric, text and histogram streams as JSON lines, images as PNG files and params
 /// as one JSON object.
@@ -42,6 +48,8 @@ pub struct LocalStore {
     params: BTreeMap<String, serde_json::Value>,
     params_changed: bool,
     problems: ProblemLog,
+    /// Started when a stream first takes [`EARLY_SYNC`] bytes.
+    early: Option<EarlySync>,
 }
 
 #[derive(Debug)]
@@ -56,6 +64,8 @@ struct StreamFile {
     pending: Vec<u8>,
     /// Written since the last `sync_data`.
     dirty: bool,
+    /// `len` when a background sync of the file was last asked for.
+    early: u64,
     /// Why every record of this stream is refused, when it is.
     refused: Option<String>,
 }
@@ -73,6 +83,7 @@ impl LocalStore {
             params: BTreeMap::new(),
             params_changed: false,
             problems,
+            early: None,
         }
     }
 
@@ -119,6 +130,7 @@ impl LocalStore {
             len: 0,
             pending: Vec::new(),
             dirty: false,
+            early: 0,
             refused,
         };
         self.streams.push(stream);
@@ -147,8 +159,9 @@ impl LocalStore {
     }
 
     /// Writes every stream's pending lines; a stream that fails keeps what fits in
-    /// [`RETAINED`] for the next try and counts the rest as lost.
-    fn commit(&mut self) {
+    /// [`RETAINED`] for the next try and counts the rest as lost. With `early`, a stream that
+    /// has taken [`EARLY_SYNC`] bytes since its last sync is handed to the background sync.
+    fn commit(&mut self, early: bool) {
         let dir = &self.dir;
         for stream in &mut self.streams {
             if stream.pending.is_empty() {
@@ -158,7 +171,27 @@ impl LocalStore {
                 let message = format!("cannot write {}: {e}", stream.relative);
                 let dropped = stream.retain(RETAINED);
                 self.problems.stream(&stream.relative, dropped, message);
+            } else if early && stream.len - stream.early >= EARLY_SYNC {
+                let early = match &mut self.early {
+                    Some(early) => early,
+                    None => match EarlySync::start(&self.problems) {
+                        Ok(early) => self.early.insert(early),
+                        Err(_) => continue, // the syncs at flush and finish still run
+                    },
+                };
+                if let Some(file) = &stream.file {
+                    if early.offer(file, &stream.relative) {
+                        stream.early = stream.len;
+                    }
+                }
             }
+        }
+    }
+
+    /// Waits for a background sync under way: its error, if any, is in the problems then.
+    fn wait_early(&mut self) {
+        if let Some(early) = self.early.take() {
+            early.wait();
         }
     }
 
@@ -202,6 +235,7 @@ impl StreamFile {
                 .write(true)
                 .open(&path)?;
             self.len = file.metadata()?.len();
+            self.early = self.len;
             self.file = Some(file);
         }
         let file = self.file.as_mut().expect("opened above");
@@ -248,6 +282,48 @@ fn write_at(file: &mut File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
     file.write_all(bytes)
 }
 
+/// Syncs stream files on a thread of its own, one at a time, while the writer goes on. It
+/// adds to the syncs at flush and at the end of the run, which still run on the writer.
+#[derive(Debug)]
+struct EarlySync {
+    jobs: mpsc::SyncSender<(File, String)>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl EarlySync {
+    fn start(problems: &ProblemLog) -> std::io::Result<EarlySync> {
+        // A rendezvous: a file is handed over only while the thread waits for one.
+        let (jobs, files) = mpsc::sync_channel::<(File, String)>(0);
+        let problems = problems.clone();
+        let thread = thread::Builder::new()
+            .name("labbook-sync".into())
+            .spawn(move || {
+                for (file, relative) in files {
+                    // The file shares its descriptor with the store's: an error reported
+                    // here is not reported again there, so it is recorded here.
+                    if let Err(e) = file.sync_data() {
+                        problems.stream(&relative, 0, format_args!("cannot sync {relative}: {e}"));
+                    }
+                }
+            })?;
+        Ok(EarlySync { jobs, thread })
+    }
+
+    /// Hands `file` over to be synced; `false` while the last one is still syncing.
+    fn offer(&self, file: &File, relative: &str) -> bool {
+        match file.try_clone() {
+            Ok(file) => self.jobs.try_send((file, relative.to_owned())).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Waits for the sync under way, if any, and stops the thread.
+    fn wait(self) {
+        drop(self.jobs);
+        let _ = self.thread.join();
+    }
+}
+
 fn relative(dir: &Path, path: &Path) -> String {
     path.strip_prefix(dir)
         .unwrap_or(path)
@@ -287,19 +363,19 @@ impl Backend for LocalStore {
         }
         self.scalars = scalars;
         // One write per stream and batch.
-        self.commit();
+        self.commit(true);
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), BackendError> {
-        self.commit();
+        self.commit(false);
         self.write_params();
         self.sync();
         Ok(())
     }
 
     fn finish(&mut self, _end: &RunEnd) -> Result<(), BackendError> {
-        self.commit();
+        self.commit(false);
         for stream in &mut self.streams {
             let lost = stream.retain(0);
             if lost > 0 {
@@ -318,6 +394,7 @@ impl Backend for LocalStore {
                 "the params could not be written by the end of the run",
             );
         }
+        self.wait_early();
         self.sync();
         Ok(())
     }
@@ -332,3 +409,45 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
 }
 
 crate::register_backend!("local", create);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::meta::Status;
+
+    #[test]
+    fn a_stream_synced_in_the_background_ends_with_every_line_and_no_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let problems = ProblemLog::new();
+        let mut store = LocalStore::new(dir.path(), 0, problems.clone());
+        let name = Name::new("loss").unwrap();
+        let points = 400_000;
+        let batch: Vec<Record> = (0..points)
+            .map(|step| Record {
+                name: name.clone(),
+                step,
+                time: 1.75e9 + step as f64,
+                value: Value::Scalar(step as f64 * 1e-3),
+            })
+            .collect();
+        for chunk in batch.chunks(8192) {
+            store.write(chunk).unwrap();
+        }
+        assert!(
+            store.early.is_some(),
+            "over {EARLY_SYNC} bytes, a sync was asked for"
+        );
+        let end = RunEnd {
+            status: Status::Complete,
+            error: None,
+            time: 0.0,
+        };
+        store.finish(&end).unwrap();
+        assert!(store.early.is_none() && store.streams.iter().all(|s| !s.dirty));
+        assert!(problems.snapshot().is_empty());
+        let path = layout::stream_file(dir.path(), layout::METRICS, &name, 0);
+        let stream = jsonl::read_scalars(&path).unwrap();
+        let steps: Vec<u64> = stream.points.iter().map(|p| p.step).collect();
+        assert_eq!(steps, (0..points).collect::<Vec<_>>());
+    }
+}
