@@ -137,18 +137,8 @@ pub(crate) fn walk(dir: &Path, visit: &mut impl FnMut(&Path)) {
     if !kind(dir).is_some_and(|k| k.is_dir()) {
         return;
     }
-    let mut pending = vec![dir.to_owned()];
-    while let Some(folder) = pending.pop() {
-        for entry in fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                visit(&entry.path());
-            }
-        }
+    for file in crate::store::read::RunDir::at(dir).files("") {
+        visit(file.path());
     }
 }
 

@@ -50,6 +50,8 @@
 
 mod run;
 mod streams;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -237,6 +237,13 @@ impl RunDir {
         streams::files(&self.path, folder.as_ref())
     }
 
+    /// What [`RunDir::files`] leaves out under `folder`: the relative paths of links and
+    /// special files (FIFOs, sockets, devices), sorted. A mirror of the run can say what it
+    /// did not copy.
+    pub fn skipped(&self, folder: impl AsRef<Path>) -> Vec<String> {
+        streams::walk(&self.path, folder.as_ref()).1
+    }
+
     /// The bytes of every file in the run directory (links not followed).
     pub fn size(&self) -> u64 {
         self.files("").iter().map(RunFile::size).sum()

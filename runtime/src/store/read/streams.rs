@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::error::Result;
 use crate::histogram::Summary;
@@ -117,6 +118,7 @@ pub struct RunFile {
     relative: String,
     path: PathBuf,
     size: u64,
+    modified: Option<SystemTime>,
 }
 
 impl RunFile {
@@ -134,6 +136,11 @@ impl RunFile {
     /// Its size in bytes, when it was listed.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// When it was last written, as of its listing (`None` where the system does not say).
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
     }
 }
 
@@ -163,12 +170,19 @@ pub(super) fn list(dir: &Path, kind: StreamKind) -> Vec<StreamFile> {
 /// Every regular file under `dir/folder`, sorted by relative path. Links, the folder itself
 /// included, are left out: never followed, never opened.
 pub(super) fn files(dir: &Path, folder: &Path) -> Vec<RunFile> {
+    walk(dir, folder).0
+}
+
+/// [`files`], and the relative paths of what it left out (links and special files), sorted.
+pub(super) fn walk(dir: &Path, folder: &Path) -> (Vec<RunFile>, Vec<String>) {
     let top = dir.join(folder);
     let mut found = Vec::new();
+    let mut left_out = Vec::new();
     if !folder.as_os_str().is_empty()
         && fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink())
     {
-        return found;
+        left_out.push(relative(dir, &top));
+        return (found, left_out);
     }
     let mut pending = vec![top];
     while let Some(current) = pending.pop() {
@@ -185,17 +199,21 @@ pub(super) fn files(dir: &Path, folder: &Path) -> Vec<RunFile> {
                 pending.push(path);
             } else if kind.is_file() {
                 let relative = relative(dir, &path);
-                let size = entry.metadata().map_or(0, |m| m.len());
+                let meta = entry.metadata().ok();
                 found.push(RunFile {
                     relative,
                     path,
-                    size,
+                    size: meta.as_ref().map_or(0, fs::Metadata::len),
+                    modified: meta.and_then(|m| m.modified().ok()),
                 });
+            } else {
+                left_out.push(relative(dir, &path));
             }
         }
     }
     found.sort_by(|a, b| a.relative.cmp(&b.relative));
-    found
+    left_out.sort();
+    (found, left_out)
 }
 
 /// `path` relative to `dir` with `/` separators (a part that is not UTF-8 lossily).
