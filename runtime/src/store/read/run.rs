@@ -241,7 +241,7 @@ impl RunDir {
     /// special files (FIFOs, sockets, devices), sorted. A mirror of the run can say what it
     /// did not copy.
     pub fn skipped(&self, folder: impl AsRef<Path>) -> Vec<String> {
-        streams::walk(&self.path, folder.as_ref()).1
+        streams::walk(&self.path, folder.as_ref(), false).1
     }
 
     /// The bytes of every file in the run directory (links not followed).

@@ -148,7 +148,9 @@ impl RunFile {
 pub(super) fn list(dir: &Path, kind: StreamKind) -> Vec<StreamFile> {
     let folder = kind.folder();
     let prefix = format!("{folder}/");
-    let mut found: Vec<StreamFile> = files(dir, Path::new(folder))
+    // Stream names come from file names alone: no file is asked for its size.
+    let mut found: Vec<StreamFile> = walk(dir, Path::new(folder), false)
+        .0
         .into_iter()
         .filter_map(|file| {
             let key = file
@@ -170,11 +172,12 @@ pub(super) fn list(dir: &Path, kind: StreamKind) -> Vec<StreamFile> {
 /// Every regular file under `dir/folder`, sorted by relative path. Links, the folder itself
 /// included, are left out: never followed, never opened.
 pub(super) fn files(dir: &Path, folder: &Path) -> Vec<RunFile> {
-    walk(dir, folder).0
+    walk(dir, folder, true).0
 }
 
-/// [`files`], and the relative paths of what it left out (links and special files), sorted.
-pub(super) fn walk(dir: &Path, folder: &Path) -> (Vec<RunFile>, Vec<String>) {
+/// [`files`] (with their sizes and times if `stat`), and the relative paths of what it left
+/// out (links and special files), sorted.
+pub(super) fn walk(dir: &Path, folder: &Path, stat: bool) -> (Vec<RunFile>, Vec<String>) {
     let top = dir.join(folder);
     let mut found = Vec::new();
     let mut left_out = Vec::new();
@@ -199,7 +202,7 @@ pub(super) fn walk(dir: &Path, folder: &Path) -> (Vec<RunFile>, Vec<String>) {
                 pending.push(path);
             } else if kind.is_file() {
                 let relative = relative(dir, &path);
-                let meta = entry.metadata().ok();
+                let meta = if stat { entry.metadata().ok() } else { None };
                 found.push(RunFile {
                     relative,
                     path,
