@@ -1,5 +1,8 @@
 //! `cargo xtask bench-compare`: labbook and the Python peers on the same workloads, in one
 //! run on one machine, each side's stored points counted, written to `bench/RESULTS.md`.
+//!
+//! `cargo xtask bench-compare overhead` measures the training overhead alone (the MNIST
+//! example's builds, no Python) and replaces only that section of `bench/RESULTS.md`.
 
 mod overhead;
 mod report;
@@ -30,6 +33,9 @@ const PEERS: [&str; 9] = [
 
 pub fn compare() -> Result<(), String> {
     let root = workspace_root();
+    if std::env::args().nth(2).as_deref() == Some("overhead") {
+        return overhead_only(&root);
+    }
     let python = python::ensure(&python::BENCH)?;
     let scratch =
         std::env::temp_dir().join(format!("labbook-bench-compare-{}", std::process::id()));
@@ -66,6 +72,28 @@ pub fn compare() -> Result<(), String> {
     std::fs::write(&path, markdown).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&scratch);
     eprintln!("xtask: wrote {}", path.display());
+    Ok(())
+}
+
+/// Measures the training overhead and replaces its section of `bench/RESULTS.md` (the
+/// section runs to the end of the file), leaving the other figures as they are.
+fn overhead_only(root: &Path) -> Result<(), String> {
+    let overhead = overhead::measure(root)?;
+    let path = root.join("bench/RESULTS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let kept = match old.find(report::OVERHEAD_HEADING) {
+        Some(at) => &old[..at],
+        None if old.is_empty() => "",
+        None => &old,
+    };
+    let mut markdown = kept.to_owned();
+    if !markdown.is_empty() && !markdown.ends_with("\n\n") {
+        markdown.push('\n');
+    }
+    markdown.push_str(&report::overhead_section(&overhead));
+    std::fs::create_dir_all(root.join("bench")).map_err(|e| e.to_string())?;
+    std::fs::write(&path, markdown).map_err(|e| e.to_string())?;
+    eprintln!("xtask: wrote the overhead section of {}", path.display());
     Ok(())
 }
 

@@ -1,23 +1,30 @@
 //! What logging costs a real training loop: the MNIST example's steps per second with its
 //! sites as shipped, with `train_loss` logged at every step, and with every site compiled
-//! out, on the same seed and data, runs interleaved.
+//! out, on the same seed and data.
+//!
+//! On a small machine one run's speed drifts by more than logging costs, so the builds run
+//! in rounds, one run of each a round, in turn forwards and backwards (shipped, every step,
+//! `off`; then `off`, every step, shipped): each build's run is compared with the `off` run
+//! of its own round, next to it in time, and the figure is the median of those per-round
+//! ratios.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{capture, cargo};
 
-/// Runs of each build; the median and the range are reported.
-const RUNS: usize = 5;
+/// Rounds: runs of each build.
+pub const ROUNDS: usize = 10;
 
-/// The builds compared: a label and the example's features.
+/// The builds compared: a label and the example's features; `off` is the last.
 pub const VARIANTS: [(&str, &str); 3] = [
     ("sites as shipped", ""),
     ("`train_loss` every step", "log-every-step"),
     ("`off` (no sites)", "labbook-off"),
 ];
 
-/// Steps per second of each variant, one entry per run.
+/// Steps per second of each variant, one entry per round (entry `r` of every variant was
+/// measured in round `r`).
 pub type Overhead = Vec<(&'static str, Vec<f64>)>;
 
 pub fn measure(root: &Path) -> Result<Overhead, String> {
@@ -29,11 +36,12 @@ pub fn measure(root: &Path) -> Result<Overhead, String> {
     let runs = std::env::temp_dir().join(format!("labbook-overhead-{}", std::process::id()));
     let mut rates: Overhead = VARIANTS
         .iter()
-        .map(|(label, _)| (*label, Vec::new()))
+        .map(|(label, _)| (*label, vec![f64::NAN; ROUNDS]))
         .collect();
-    for _ in 0..RUNS {
-        for (binary, rate) in binaries.iter().zip(&mut rates) {
-            let mut command = Command::new(binary);
+    for round in 0..ROUNDS {
+        eprintln!("xtask: overhead round {} of {ROUNDS}", round + 1);
+        for variant in order(round) {
+            let mut command = Command::new(&binaries[variant]);
             command
                 .args(["--epochs", "1", "--seed", "0"])
                 .env("LABBOOK_DIR", &runs)
@@ -44,11 +52,30 @@ pub fn measure(root: &Path) -> Result<Overhead, String> {
                     .env("MNIST_MIRROR", "http://127.0.0.1:1")
                     .args(["--data-dir", "/nonexistent"]),
             };
-            rate.1.push(steps_per_second(&capture(&mut command)?)?);
+            rates[variant].1[round] = steps_per_second(&capture(&mut command)?)?;
         }
     }
     let _ = std::fs::remove_dir_all(runs);
     Ok(rates)
+}
+
+/// The order of the builds in `round`: forwards, then backwards.
+fn order(round: usize) -> Vec<usize> {
+    let forwards = 0..VARIANTS.len();
+    if round % 2 == 0 {
+        forwards.collect()
+    } else {
+        forwards.rev().collect()
+    }
+}
+
+/// Step time of `rates` relative to `off` in each round (`1.05`: 5 % slower than `off`).
+pub fn step_time_ratios(rates: &[f64], off: &[f64]) -> Vec<f64> {
+    rates
+        .iter()
+        .zip(off)
+        .map(|(rate, off)| off / rate)
+        .collect()
 }
 
 fn build(root: &Path, features: &str) -> Result<PathBuf, String> {

@@ -4,14 +4,16 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::overhead::Overhead;
+use super::overhead::{step_time_ratios, Overhead};
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    if values.is_empty() {
-        return f64::NAN;
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
-    values[values.len() / 2]
 }
 
 fn of(rows: &[Value], key: &str, name: &str, field: &str) -> f64 {
@@ -212,18 +214,49 @@ pub fn markdown(
         rss("1000000"),
         rss("10000000")
     );
-    out.push_str("## Training overhead: the MNIST example, one epoch, same seed and data\n\n| build | steps/s (median) | range | vs `off` |\n|---|---:|---|---:|\n");
-    let off = median(overhead.last().map(|(_, r)| r.clone()).unwrap_or_default());
-    for (label, rates) in overhead {
-        let (lo, hi) = rates.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
-            (lo.min(*r), hi.max(*r))
-        });
+    out.push_str(&overhead_section(overhead));
+    out
+}
+
+/// Where the overhead section of `bench/RESULTS.md` starts; it runs to the end of the file.
+pub const OVERHEAD_HEADING: &str = "## Training overhead";
+
+/// The overhead table: per build, its steps per second, and its step time against `off`
+/// as the median of the per-round ratios (each round runs every build once, next in time).
+pub fn overhead_section(overhead: &Overhead) -> String {
+    let rounds = overhead.first().map_or(0, |(_, r)| r.len());
+    let mut out = format!(
+        "{OVERHEAD_HEADING}: the MNIST example, one epoch, same seed and data\n\n{rounds} rounds; a round runs each build once, in turn forwards and backwards, and a build's step time is compared with the `off` run of the same round. The figure is the median of those {rounds} per-round ratios, with their range.\n\n| build | steps/s (median) | range | step time vs `off` (median of rounds) | rounds' range |\n|---|---:|---|---:|---|\n"
+    );
+    let off = overhead.last().map(|(_, r)| r.clone()).unwrap_or_default();
+    for (i, (label, rates)) in overhead.iter().enumerate() {
+        let (lo, hi) = range(rates);
         let m = median(rates.clone());
+        if i + 1 == overhead.len() {
+            let _ = writeln!(
+                out,
+                "| {label} | {m:.0} | {lo:.0}–{hi:.0} | the reference | |"
+            );
+            continue;
+        }
+        let ratios = step_time_ratios(rates, &off);
+        let (rlo, rhi) = range(&ratios);
+        let percent = |ratio: f64| (ratio - 1.0) * 100.0;
         let _ = writeln!(
             out,
-            "| {label} | {m:.0} | {lo:.0}–{hi:.0} | {:+.1} % step time |",
-            (off / m - 1.0) * 100.0
+            "| {label} | {m:.0} | {lo:.0}–{hi:.0} | {:+.1} % | {:+.1} to {:+.1} % |",
+            percent(median(ratios.clone())),
+            percent(rlo),
+            percent(rhi),
         );
     }
     out
+}
+
+fn range(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        })
 }
