@@ -1,7 +1,7 @@
 //! `labbook ls` over a big store: 1,000 runs of 10 metrics with 10,000 points each (5.5 GB,
 //! written once into a temporary directory and removed afterwards).
 //!
-//! `cargo bench -p labbook --features cli --bench cli_ls`; `LABBOOK_BENCH_RUNS` and
+//! `cargo bench -p labbook-cli --bench ls`; `LABBOOK_BENCH_RUNS` and
 //! `LABBOOK_BENCH_POINTS` make the store smaller.
 
 use std::fs;
@@ -71,7 +71,7 @@ fn generate(root: &Path, runs: usize, points: usize) {
             "experiment": "sweep", "id": id, "status": "COMPLETE",
             "start_time": "2024-11-23T13:53:20.000Z", "start_unix": start + id as f64,
             "end_unix": start + id as f64 + 2500.0, "duration_s": 2500.0,
-            "function": "train", "source_file": "benches/cli_ls.rs", "command": ["train"],
+            "function": "train", "source_file": "benches/ls.rs", "command": ["train"],
             "executable": null, "working_dir": null, "host": "node-17", "user": "alice",
             "pid": 1000 + id, "rank": 0, "world_size": 1, "launcher": "none",
             "labbook_version": "0.1.0", "features": [], "backends": ["local"],
@@ -102,7 +102,7 @@ fn ls(args: &[&str]) {
     let root = STORE.get().expect("generated").to_str().unwrap();
     let mut argv = vec!["labbook", "--dir", root, "ls"];
     argv.extend(args);
-    labbook::cli::run(argv, &mut std::io::sink()).expect("ls succeeds");
+    labbook_cli::run(argv, &mut std::io::sink()).expect("ls succeeds");
 }
 
 /// The table of every run: info, config and the last line of each of 10,000 streams.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::read::{self, Store};
+use labbook::store::read::{self, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use super::store;
 use super::warn;
-use crate::store::read::Store;
+use labbook::store::read::Store;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -96,7 +96,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
                     line.push(b',');
                     // `"step":…,"value":…,"time":…}` as the store writes it.
                     let start = line.len();
-                    crate::store::jsonl::push_scalar(&mut line, p.step, p.value, p.time);
+                    labbook::store::jsonl::push_scalar(&mut line, p.step, p.value, p.time);
                     line.remove(start);
                     out.write_all(&line)?;
                 }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::read::{State, Store};
+use labbook::store::read::{State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct GcArgs {

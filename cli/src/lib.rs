@@ -1,6 +1,7 @@
-//! The `labbook` command (feature `cli`): lists, shows, compares, plots, exports, follows and
-//! removes the runs of the local store (`LABBOOK_DIR`, default `./runs`); with the feature
-//! `mlflow`, `sync` uploads them to an MLflow server.
+//! The `labbook` command: lists, shows, compares, plots, exports, follows and removes the runs
+//! of the local store (`LABBOOK_DIR`, default `./runs`), reading them through
+//! [`labbook::store::read`]; with the feature `mlflow` (on by default), `sync` uploads them to
+//! an MLflow server. `cargo install --path cli` puts `labbook` on the `PATH`.
 //!
 //! A `RUN` argument is `experiment/id`, `experiment` (its latest run) or the path of a run
 //! directory. Errors are one sentence; a torn last line of a stream (a killed run) is skipped
@@ -29,8 +30,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::store::layout;
-use crate::store::read::Store;
+use labbook::store::read::Store;
 
 /// Lists, compares and plots the runs that `#[experiment]` functions recorded.
 #[derive(Debug, Parser)]
@@ -92,7 +92,7 @@ where
 }
 
 fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
-    let store = Store::at(cli.dir.unwrap_or_else(layout::root));
+    let store = Store::at(cli.dir.unwrap_or_else(labbook::store::dir));
     match &cli.command {
         Command::Ls(args) => ls::run(&store, args, out),
         Command::Show(args) => show::run(&store, args, out),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::read::{self, Point, RunDir, State, Store};
+use labbook::store::read::{self, Point, RunDir, State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

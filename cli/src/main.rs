@@ -1,5 +1,5 @@
 //! `labbook ls`, `show`, `compare`, `plot`, `export`, `watch`, `gc`, `rm`: see `labbook --help`.
 
 fn main() -> std::process::ExitCode {
-    labbook::cli::main()
+    labbook_cli::main()
 }

@@ -14,8 +14,8 @@ use plotters::prelude::*;
 
 use super::store::{self, Run};
 use super::warn;
-use crate::histogram::Summary;
-use crate::store::read::{Store, StreamKind};
+use labbook::histogram::Summary;
+use labbook::store::read::{Store, StreamKind};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

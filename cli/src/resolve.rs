@@ -1,11 +1,11 @@
 //! The store as `labbook sync` takes it: the runs it names, by their directories. A thin view
-//! of [`crate::store::read::Store`] through the command's own lookups.
+//! of [`labbook::store::read::Store`] through the command's own lookups.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::store::read;
+use labbook::store::read;
 
 /// The run store.
 #[derive(Debug)]

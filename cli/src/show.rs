@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::checkpoint::{self, Sidecar};
-use crate::store::read::{self, Store};
+use labbook::checkpoint::{self, Sidecar};
+use labbook::store::read::{self, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

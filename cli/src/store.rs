@@ -1,4 +1,4 @@
-//! Runs as the command shows them: found and read through [`crate::store::read`], with the
+//! Runs as the command shows them: found and read through [`labbook::store::read`], with the
 //! command's own words for a missing store, and the cells and numbers of its tables.
 
 use std::time::SystemTime;
@@ -6,9 +6,9 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Result};
 use serde_json::Value;
 
-use crate::store::meta::Info;
-use crate::store::read::{RunDir, State, Store};
-use crate::Error;
+use labbook::store::meta::Info;
+use labbook::store::read::{RunDir, State, Store};
+use labbook::Error;
 
 /// A run's info and what it means now.
 #[derive(Clone, Debug)]

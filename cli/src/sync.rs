@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::{anyhow, bail, Result};
 
 use super::resolve::Store;
-use crate::backends::mlflow::{self, Settings};
+use labbook::backends::mlflow::{self, Settings};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

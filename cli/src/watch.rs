@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::store::{self, now, Run};
 use super::table::{self, Table};
 use super::warn;
-use crate::store::read::{RunDir, State, Store};
+use labbook::store::read::{RunDir, State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -36,8 +36,6 @@ mod artifact;
 pub mod backend;
 pub mod backends;
 pub mod checkpoint;
-#[cfg(feature = "cli")]
-pub mod cli;
 mod diagnostics;
 mod error;
 mod fanout;

@@ -649,14 +649,18 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
     };
     assert_eq!(sync("first sync"), 1500);
     assert_eq!(sync("second sync"), 0, "nothing is sent twice");
-    #[cfg(feature = "cli")]
     {
+        // What `labbook sync mlflow-offline/<id> --tracking-uri URI` does.
         let _env = env(&[("MLFLOW_EXPERIMENT_NAME", "mlflow-offline-cluster")]);
         let label = format!("mlflow-offline/{}", info(&dir).id);
-        let mut out = Vec::new();
-        let args = ["labbook", "sync", &label, "--tracking-uri", &server.uri()];
-        labbook::cli::run(args, &mut out).unwrap();
-        let out = String::from_utf8(out).unwrap();
+        let run = labbook::store::read::Store::from_env()
+            .unwrap()
+            .resolve(&label)
+            .unwrap();
+        let settings = Settings::for_uri(&server.uri()).unwrap();
+        let report = mlflow::sync(&[run.path().to_owned()], &settings);
+        assert!(report.is_success(), "{report}");
+        let out = report.to_string();
         assert!(
             out.starts_with(&format!("{label}: up to date (MLflow run ")),
             "{out}"

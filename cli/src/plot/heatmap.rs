@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style;
-use crate::histogram::Summary;
+use labbook::histogram::Summary;
 
 /// The light end and dark end of the shading (ColorBrewer's "Blues").
 const RAMP: [(u8, u8, u8); 5] = [

@@ -104,9 +104,9 @@ pub(crate) fn tick(value: f64) -> String {
         } else {
             (value / 1e3, "k")
         };
-        return format!("{}{unit}", crate::cli::table::number(scaled));
+        return format!("{}{unit}", crate::table::number(scaled));
     }
-    crate::cli::table::number(value)
+    crate::table::number(value)
 }
 
 /// The x and y ranges that hold `points`, with a margin above and below.

@@ -115,7 +115,6 @@ fn features() -> Vec<String> {
         ("mlflow", cfg!(feature = "mlflow")),
         ("wandb", cfg!(feature = "wandb")),
         ("prov", cfg!(feature = "prov")),
-        ("cli", cfg!(feature = "cli")),
     ];
     features
         .iter()

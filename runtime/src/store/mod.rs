@@ -26,3 +26,11 @@ pub mod jsonl;
 pub(crate) mod layout;
 pub mod meta;
 pub mod read;
+
+use std::path::PathBuf;
+
+/// The directory of the run store: `LABBOOK_DIR`, or `./runs` when it is unset or empty.
+/// Runs are written there, and [`read::Store::from_env`] opens it.
+pub fn dir() -> PathBuf {
+    layout::root()
+}

@@ -102,7 +102,7 @@ impl Store {
 
     /// The store at `path`, whether or not it exists yet: listing it fails with
     /// [`Error::NotAStore`] until it does, and [`Store::resolve`] still finds a run by its path.
-    pub(crate) fn at(path: impl Into<PathBuf>) -> Store {
+    pub fn at(path: impl Into<PathBuf>) -> Store {
         Store { root: path.into() }
     }
 
