@@ -562,6 +562,38 @@ fn every_error_is_one_sentence() {
     );
 }
 
+/// `labbook sync` says what it lacks before it reaches for a network: a server, a run.
+#[cfg(feature = "mlflow")]
+#[test]
+fn sync_names_what_it_lacks_in_one_sentence() {
+    let f = sweep();
+    let sync = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_labbook"))
+            .arg("sync")
+            .args(args)
+            .arg("--dir")
+            .arg(f.root())
+            .env_remove("MLFLOW_TRACKING_URI")
+            .output()
+            .unwrap();
+        fixture::Outcome(out).error()
+    };
+    assert_eq!(
+        sync(&["mnist/1"]),
+        "error: no MLflow server: pass --tracking-uri or set MLFLOW_TRACKING_URI"
+    );
+    assert_eq!(
+        sync(&["mnist/1", "--tracking-uri", "ftp://mlflow.example.org"]),
+        "error: invalid MLflow setting MLFLOW_TRACKING_URI: ftp://mlflow.example.org is not an \
+         http(s) server; labbook talks to tracking servers over REST"
+    );
+    let unknown = sync(&["mnist/9", "--tracking-uri", "http://127.0.0.1:9"]);
+    assert!(
+        unknown.starts_with("error: experiment `mnist` has no run 9 in "),
+        "{unknown}"
+    );
+}
+
 mod recorded {
     //! A store written by a real `#[experiment]` run, read back by the command.
 
