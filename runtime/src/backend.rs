@@ -144,8 +144,8 @@ impl From<std::io::Error> for BackendError {
     }
 }
 
-impl From<crate::Error> for BackendError {
-    fn from(e: crate::Error) -> Self {
+impl From<crate::error::Error> for BackendError {
+    fn from(e: crate::error::Error) -> Self {
         BackendError::transparent(e)
     }
 }

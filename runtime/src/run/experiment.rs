@@ -72,7 +72,7 @@ impl Experiment {
         spec: &ExperimentSpec,
         config: Option<serde_json::Value>,
         resume: Option<u64>,
-    ) -> crate::Result<Experiment> {
+    ) -> crate::error::Result<Experiment> {
         crate::diagnostics::init_tracing();
         let start = now();
         let launch = launcher::detect();
@@ -211,7 +211,7 @@ fn start_backends(context: &RunContext) -> Vec<Named> {
 
 /// Writes this rank's `metadata/rank<r>.json` and, on rank 0, `info.json` with every rank
 /// that has reported so far.
-pub(super) fn write_info(dir: &Path, info: &Info) -> crate::Result<()> {
+pub(super) fn write_info(dir: &Path, info: &Info) -> crate::error::Result<()> {
     layout::write_json(&layout::rank_file(dir, info.rank), &info.rank_info())?;
     if info.rank != 0 {
         return Ok(());
