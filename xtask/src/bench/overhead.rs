@@ -62,7 +62,7 @@ pub fn measure(root: &Path) -> Result<Overhead, String> {
 /// The order of the builds in `round`: forwards, then backwards.
 fn order(round: usize) -> Vec<usize> {
     let forwards = 0..VARIANTS.len();
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         forwards.collect()
     } else {
         forwards.rev().collect()
