@@ -494,21 +494,7 @@ fn child_command(kind: &str, dir: &Path) -> Command {
         .env("LABBOOK_CONSOLE", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for key in [
-        "RANK",
-        "WORLD_SIZE",
-        "LOCAL_RANK",
-        "TORCHELASTIC_RUN_ID",
-        "LABBOOK_RUN_ID",
-        "SLURM_JOB_ID",
-        "SLURM_PROCID",
-        "SLURM_NTASKS",
-        "OMPI_COMM_WORLD_RANK",
-        "OMPI_COMM_WORLD_SIZE",
-        "PMIX_NAMESPACE",
-        "PMI_RANK",
-        "PMI_SIZE",
-    ] {
+    for key in support::LAUNCHER_VARIABLES {
         command.env_remove(key);
     }
     command

@@ -13,28 +13,13 @@ use std::time::{Duration, Instant};
 
 use labbook::prelude::*;
 
+mod support;
+
 #[experiment(name = "argv")]
 fn argv() {
     #[log(metric)]
     let started = 1;
 }
-
-/// What launchers set, removed from each child so that it is one plain process.
-const LAUNCHER_VARIABLES: [&str; 13] = [
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "TORCHELASTIC_RUN_ID",
-    "LABBOOK_RUN_ID",
-    "SLURM_JOB_ID",
-    "SLURM_PROCID",
-    "SLURM_NTASKS",
-    "OMPI_COMM_WORLD_RANK",
-    "OMPI_COMM_WORLD_SIZE",
-    "PMIX_NAMESPACE",
-    "PMI_RANK",
-    "PMI_SIZE",
-];
 
 fn main() {
     if std::env::var_os("LABBOOK_TEST_CHILD").is_some() {
@@ -79,7 +64,7 @@ fn child(store: &Path, args: Vec<OsString>) -> PathBuf {
         .env("LABBOOK_DIR", store)
         .env("LABBOOK_CONSOLE", "off")
         .stdout(std::process::Stdio::null());
-    for key in LAUNCHER_VARIABLES {
+    for key in support::LAUNCHER_VARIABLES {
         command.env_remove(key);
     }
     let mut child = command.spawn().unwrap();

@@ -9,7 +9,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use labbook::prelude::*;
-use support::{json, points, runs, steps, store};
+use support::{json, points, runs, steps, store, LAUNCHER_VARIABLES};
 
 #[experiment(name = "ranked")]
 fn ranked() {
@@ -78,27 +78,6 @@ fn spawn(kind: &str, vars: &[(&str, String)]) -> Child {
     command.envs(vars.iter().map(|(k, v)| (k, v)));
     command.stdout(std::process::Stdio::null()).spawn().unwrap()
 }
-
-/// What launchers set, removed from each child so that only the test's own apply.
-const LAUNCHER_VARIABLES: [&str; 17] = [
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "TORCHELASTIC_RUN_ID",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "LABBOOK_RUN_ID",
-    "SLURM_JOB_ID",
-    "SLURM_STEP_ID",
-    "SLURM_PROCID",
-    "SLURM_NTASKS",
-    "OMPI_COMM_WORLD_RANK",
-    "OMPI_COMM_WORLD_SIZE",
-    "PMIX_NAMESPACE",
-    "PMI_RANK",
-    "PMI_SIZE",
-    "PMI_KVSNAME",
-];
 
 /// A run's `info.json`; `None` while another test's job has not written it yet.
 fn info_of(dir: &std::path::Path) -> Option<serde_json::Value> {

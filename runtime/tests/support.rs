@@ -58,3 +58,24 @@ pub fn runs(experiment: &str) -> Vec<PathBuf> {
     ids.sort();
     ids.into_iter().map(|id| dir.join(id.to_string())).collect()
 }
+
+/// What launchers set: removed from a child process so that only the test's own apply.
+pub const LAUNCHER_VARIABLES: [&str; 17] = [
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "TORCHELASTIC_RUN_ID",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "LABBOOK_RUN_ID",
+    "SLURM_JOB_ID",
+    "SLURM_STEP_ID",
+    "SLURM_PROCID",
+    "SLURM_NTASKS",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_NAMESPACE",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "PMI_KVSNAME",
+];

@@ -68,4 +68,4 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     Ok(Some(Box::new(Console::default())))
 }
 
-crate::register_backend!("console", create);
+inventory::submit!(crate::backend::Registration::new("console", create).in_module(module_path!()));

@@ -408,7 +408,7 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     ))))
 }
 
-crate::register_backend!("local", create);
+inventory::submit!(crate::backend::Registration::new("local", create).in_module(module_path!()));
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 pub use self::active::{run, Entered};
 pub use self::experiment::{Experiment, ExperimentSpec, Outcome};
-pub(crate) use crate::store::meta::{Info, Status};
+use crate::store::meta::{Info, Status};
 
 use crate::backend::RunEnd;
 use crate::checkpoint::{Restore, Resume};

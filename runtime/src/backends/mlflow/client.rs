@@ -260,10 +260,10 @@ impl Client {
     /// A file that is a symbolic link by the time it is opened is refused (HTTP 400 as if
     /// from the server), never followed.
     pub fn upload_file(&self, root: &str, relative: &str, file: &Path) -> Result<(), MlflowError> {
-        let opened = File::open(file).map_err(crate::Error::io("cannot read", file))?;
+        let opened = File::open(file).map_err(crate::error::Error::io("cannot read", file))?;
         let meta = opened
             .metadata()
-            .map_err(crate::Error::io("cannot read", file))?;
+            .map_err(crate::error::Error::io("cannot read", file))?;
         if !same_file(file, &meta) {
             return Err(self.rejected(
                 "mlflow-artifacts/artifacts",

@@ -549,7 +549,7 @@ pub(crate) fn refused_records(dir: &std::path::Path, kind: &str, key: &str) -> u
 
 fn io(stream: &StreamFile) -> impl Fn(std::io::Error) -> MlflowError + '_ {
     move |e| {
-        MlflowError::Local(crate::Error::Io {
+        MlflowError::Local(crate::error::Error::Io {
             action: "cannot read",
             path: stream.path.clone(),
             source: e,

@@ -35,7 +35,7 @@ pub enum MlflowError {
     },
     /// Reading the local run failed.
     #[error(transparent)]
-    Local(#[from] crate::Error),
+    Local(#[from] crate::error::Error),
     /// The run ended and the upload did not finish in the time the end may take.
     #[error("the upload did not finish within {0} s of the end of the run")]
     Deadline(u64),

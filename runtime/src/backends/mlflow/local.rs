@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::state::{LineMark, Progress, Stamp};
-use crate::run::{Info, Status};
+use crate::store::meta::{Info, Status};
 use crate::store::jsonl::Point;
 use crate::store::layout;
 
@@ -51,11 +51,13 @@ pub(crate) struct Chunk {
 
 impl LocalRun {
     /// Reads `metadata/info.json` and `config.json`.
-    pub fn load(dir: &Path) -> crate::Result<LocalRun> {
+    pub fn load(dir: &Path) -> crate::error::Result<LocalRun> {
         let path = layout::info_file(dir);
-        let text = fs::read_to_string(&path)
-            .map_err(crate::Error::io("not a labbook run: cannot read", &path))?;
-        let info: Info = serde_json::from_str(&text).map_err(|e| crate::Error::Corrupt {
+        let text = fs::read_to_string(&path).map_err(crate::error::Error::io(
+            "not a labbook run: cannot read",
+            &path,
+        ))?;
+        let info: Info = serde_json::from_str(&text).map_err(|e| crate::error::Error::Corrupt {
             path: path.clone(),
             line: e.line(),
             reason: e.to_string(),

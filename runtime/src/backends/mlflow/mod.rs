@@ -174,4 +174,4 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     })))
 }
 
-crate::register_backend!("mlflow", create);
+inventory::submit!(crate::backend::Registration::new("mlflow", create).in_module(module_path!()));

@@ -121,7 +121,7 @@ impl SyncState {
     }
 
     /// Replaces the file atomically.
-    pub fn save(&self, dir: &Path) -> crate::Result<()> {
+    pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
         layout::write_json(&SyncState::path(dir), self)
     }
 }

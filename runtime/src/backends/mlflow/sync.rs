@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::engine::{Engine, Pass};
 use super::local::{self, LocalRun};
 use super::{MlflowError, Settings};
-use crate::run::Status;
+use crate::store::meta::Status;
 use crate::store::layout;
 
 /// What `sync` did, run by run.

@@ -124,4 +124,4 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     })))
 }
 
-crate::register_backend!("prov", create);
+inventory::submit!(crate::backend::Registration::new("prov", create).in_module(module_path!()));

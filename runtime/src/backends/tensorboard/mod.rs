@@ -277,4 +277,6 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     })))
 }
 
-crate::register_backend!("tensorboard", create);
+inventory::submit!(
+    crate::backend::Registration::new("tensorboard", create).in_module(module_path!())
+);

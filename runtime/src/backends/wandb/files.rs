@@ -79,7 +79,7 @@ impl State {
         serde_json::from_str(&text).ok()
     }
 
-    pub fn write(&self, wandb_dir: &Path) -> crate::Result<()> {
+    pub fn write(&self, wandb_dir: &Path) -> crate::error::Result<()> {
         crate::store::layout::write_json(&wandb_dir.join(STATE_FILE), self)
     }
 }

@@ -8,7 +8,7 @@
 //! ends, so a killed process loses at most its last row here (the local store has it).
 
 use crate::histogram::Summary;
-use crate::Image;
+use crate::image::Image;
 
 use super::files::Media;
 use super::proto::Item;

@@ -40,7 +40,7 @@ use self::proto::{Item, Kind, Record as WandbRecord};
 use crate::backend::{Backend, BackendError, RunContext, RunEnd};
 use crate::problems::ProblemLog;
 use crate::record::{Record, Value};
-use crate::run::Status;
+use crate::store::meta::Status;
 
 struct Wandb {
     log: log::Log<BufWriter<File>>,
@@ -412,4 +412,4 @@ fn create(run: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
     Ok(Some(Box::new(Wandb::open(run)?)))
 }
 
-crate::register_backend!("wandb", create);
+inventory::submit!(crate::backend::Registration::new("wandb", create).in_module(module_path!()));
