@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::state::{LineMark, Progress, Stamp};
-use crate::store::meta::{Info, Status};
 use crate::store::jsonl::Point;
 use crate::store::layout;
+use crate::store::meta::{Info, Status};
 
 /// The tag that finds a run again on the server when its state file is lost.
 pub(crate) const RUN_ID_TAG: &str = "labbook.run_id";

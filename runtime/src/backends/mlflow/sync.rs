@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::engine::{Engine, Pass};
 use super::local::{self, LocalRun};
 use super::{MlflowError, Settings};
-use crate::store::meta::Status;
 use crate::store::layout;
+use crate::store::meta::Status;
 
 /// What `sync` did, run by run.
 #[derive(Debug)]
