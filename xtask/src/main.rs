@@ -17,8 +17,9 @@ const USAGE: &str = "usage: cargo xtask <test|lint|venv|bench-compare>
          (installs Debian's Open MPI and libclang with apt-get when missing)
   lint   cargo fmt --check and clippy with warnings denied
   venv   create the pinned Python environment of the verifiers and print its python
-  bench-compare
-         labbook and the Python peers on the same workloads, in one run: bench/RESULTS.md";
+  bench-compare [overhead]
+         labbook and the Python peers on the same workloads, in one run: bench/RESULTS.md;
+         `overhead` measures only the paired training-loop overhead rows (no Python)";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
