@@ -12,6 +12,7 @@ use super::state::{LineMark, Progress, Stamp};
 use crate::store::jsonl::Point;
 use crate::store::layout;
 use crate::store::meta::{Info, Status};
+use crate::store::read::RunDir;
 
 /// The tag that finds a run again on the server when its state file is lost.
 pub(crate) const RUN_ID_TAG: &str = "labbook.run_id";
@@ -50,26 +51,19 @@ pub(crate) struct Chunk {
 }
 
 impl LocalRun {
-    /// Reads `metadata/info.json` and `config.json`.
+    /// Reads `metadata/info.json` and `config.json` (a config that cannot be read is none).
     pub fn load(dir: &Path) -> crate::error::Result<LocalRun> {
-        let path = layout::info_file(dir);
-        let text = fs::read_to_string(&path).map_err(crate::error::Error::io(
-            "not a labbook run: cannot read",
-            &path,
-        ))?;
-        let info: Info = serde_json::from_str(&text).map_err(|e| crate::error::Error::Corrupt {
-            path: path.clone(),
-            line: e.line(),
-            reason: e.to_string(),
-        })?;
-        let config = fs::read_to_string(dir.join(layout::METADATA).join(layout::CONFIG_FILE))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok());
+        let run = RunDir::at(dir);
         Ok(LocalRun {
             dir: dir.to_owned(),
-            info,
-            config,
+            info: run.info()?,
+            config: run.config().ok().flatten(),
         })
+    }
+
+    /// The run directory, as [`crate::store::read`] reads it.
+    pub fn run_dir(&self) -> RunDir {
+        RunDir::at(&self.dir)
     }
 
     /// `experiment/id`: the MLflow run name and the `labbook.run_id` tag.
@@ -117,10 +111,7 @@ impl LocalRun {
         if let Some(config) = &self.config {
             flatten("", config, &mut flat);
         }
-        if let Some(Json::Object(params)) = fs::read_to_string(layout::params_file(&self.dir, 0))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-        {
+        if let Some(Json::Object(params)) = self.run_dir().params().ok().flatten() {
             for (name, value) in &params {
                 flatten(name, value, &mut flat);
             }
@@ -136,8 +127,9 @@ impl LocalRun {
     /// The files mirrored as artifacts under the same relative paths: `artifacts/` (copied
     /// files, images) and `checkpoints/` (not `last.*`, a copy of the newest), and with
     /// `streams` the text and histogram streams. Also the paths left out because they are
-    /// symbolic links or special files (see [`walk`]).
+    /// symbolic links or special files ([`RunDir::skipped`]).
     pub fn files(&self, streams: bool) -> (Vec<(String, PathBuf, Stamp)>, Vec<String>) {
+        let run = self.run_dir();
         let mut files = Vec::new();
         let mut left_out = Vec::new();
         let mut folders = vec![layout::ARTIFACTS, crate::checkpoint::FOLDER];
@@ -145,7 +137,9 @@ impl LocalRun {
             folders.extend([layout::TEXT, layout::HISTOGRAMS]);
         }
         for folder in folders {
-            left_out.extend(walk(&self.dir, folder, &mut |relative, path| {
+            left_out.extend(run.skipped(folder));
+            for file in run.files(folder) {
+                let relative = file.relative();
                 let name = relative.rsplit('/').next().unwrap_or_default();
                 let skip = name.contains(".tmp")
                     || (folder == crate::checkpoint::FOLDER && name.starts_with("last."))
@@ -153,48 +147,54 @@ impl LocalRun {
                         && folder != layout::ARTIFACTS
                         && folder != crate::checkpoint::FOLDER
                         && !name.ends_with(".jsonl"));
-                // `symlink_metadata`: the file may have become a link since it was listed.
-                if let (false, Ok(meta)) = (skip, fs::symlink_metadata(path)) {
-                    if !meta.is_file() {
-                        return;
-                    }
-                    let modified = meta
-                        .modified()
-                        .ok()
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_nanos());
-                    files.push((
-                        relative.to_owned(),
-                        path.to_owned(),
-                        Stamp {
-                            len: meta.len(),
-                            modified,
-                        },
-                    ));
-                }
-            }));
+                // No time: the file could not be looked at (removed since it was listed).
+                let (false, Some(modified)) = (skip, file.modified()) else {
+                    continue;
+                };
+                let modified = modified
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                files.push((
+                    relative.to_owned(),
+                    file.path().to_owned(),
+                    Stamp {
+                        len: file.size(),
+                        modified,
+                    },
+                ));
+            }
         }
         (files, left_out)
     }
 }
 
-/// Every metric stream file of every rank in the run directory `dir`.
+/// Every metric stream file of every rank in the run directory `dir`, by relative path.
 pub(crate) fn streams(dir: &Path) -> Vec<StreamFile> {
-    let mut files = Vec::new();
-    // A link or special file in `metrics/` is no stream the run wrote: left out.
-    let _ = walk(dir, layout::METRICS, &mut |relative, path| {
-        let Some(name) = relative
-            .strip_prefix("metrics/")
-            .and_then(|r| r.strip_suffix(".jsonl"))
-        else {
-            return;
-        };
-        files.push(StreamFile {
-            relative: relative.to_owned(),
-            key: name.to_owned(),
-            path: path.to_owned(),
-        });
-    });
+    // The key is the file name as it is (`loss.rank01` stays `loss.rank01`).
+    let mut files: Vec<StreamFile> = RunDir::at(dir)
+        .metrics()
+        .into_iter()
+        .filter_map(|stream| {
+            let parts: Vec<_> = stream
+                .path()
+                .strip_prefix(dir)
+                .ok()?
+                .iter()
+                .map(|c| c.to_string_lossy())
+                .collect();
+            let relative = parts.join("/");
+            let key = relative
+                .strip_prefix("metrics/")?
+                .strip_suffix(".jsonl")?
+                .to_owned();
+            Some(StreamFile {
+                relative,
+                key,
+                path: stream.path().to_owned(),
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
     files
 }
 
@@ -325,52 +325,6 @@ fn parse(line: &[u8]) -> Result<Point, String> {
 /// Seconds since the epoch as MLflow's milliseconds.
 pub(crate) fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
-}
-
-/// Calls `visit(relative path, path)` for every regular file under `dir/folder`, in a stable
-/// order, and returns the relative paths of what it left out: symbolic links, which are never
-/// followed (a link inside a run may point anywhere on the machine), and special files
-/// (FIFOs, sockets, devices), which are never opened.
-fn walk(dir: &Path, folder: &str, visit: &mut impl FnMut(&str, &Path)) -> Vec<String> {
-    let relative = |path: &Path| -> String {
-        let parts: Vec<_> = path
-            .strip_prefix(dir)
-            .unwrap_or(path)
-            .iter()
-            .map(|c| c.to_string_lossy())
-            .collect();
-        parts.join("/")
-    };
-    let top = dir.join(folder);
-    let mut left_out = Vec::new();
-    if fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink()) {
-        left_out.push(folder.to_owned());
-        return left_out;
-    }
-    let mut pending = vec![top];
-    let mut found = Vec::new();
-    while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current).into_iter().flatten().flatten() {
-            let path = entry.path();
-            // The entry's own type: a link is a link, whatever it points to.
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                pending.push(path);
-            } else if kind.is_file() {
-                found.push((relative(&path), path));
-            } else {
-                left_out.push(relative(&path));
-            }
-        }
-    }
-    found.sort();
-    left_out.sort();
-    for (relative, path) in &found {
-        visit(relative, path);
-    }
-    left_out
 }
 
 /// Nested objects become `a.b.c` keys; anything else is one value, strings as they are and

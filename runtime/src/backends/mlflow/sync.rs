@@ -11,6 +11,7 @@ use super::local::{self, LocalRun};
 use super::{MlflowError, Settings};
 use crate::store::layout;
 use crate::store::meta::Status;
+use crate::store::read::State;
 
 /// What `sync` did, run by run.
 #[derive(Debug)]
@@ -154,58 +155,35 @@ fn upload(
 fn ending(run: &LocalRun) -> Result<(&'static str, i64, Option<String>), String> {
     let info = &run.info;
     if info.status != Status::Running {
-        let end = info.end_unix.unwrap_or_else(|| last_activity(&run.dir));
+        let end = info.end_unix.unwrap_or_else(|| last_activity(run));
         return Ok((
             local::mlflow_status(info.status, info.error.as_deref()),
             local::millis(end),
             None,
         ));
     }
+    // A run on another host counts as running there: it cannot be checked from here.
     let here = gethostname::gethostname().to_string_lossy() == info.host.as_str();
-    if here && alive(info.pid) {
+    if here && run.run_dir().state_of(info) == State::Running {
         return Err(format!("still running (pid {} on this host)", info.pid));
     }
     let note = format!(
         "it was still RUNNING when its process on {} stopped (crashed or killed): marked KILLED; sync again if it is in fact still going",
         info.host
     );
-    Ok(("KILLED", local::millis(last_activity(&run.dir)), Some(note)))
+    Ok(("KILLED", local::millis(last_activity(run)), Some(note)))
 }
 
-fn alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        return Path::new("/proc").join(pid.to_string()).exists();
-    }
-    std::process::Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The newest modification time of the run's streams and metadata, in seconds.
-fn last_activity(dir: &Path) -> f64 {
-    let mut newest = 0.0_f64;
-    let mut pending = vec![dir.join(layout::METRICS), dir.join(layout::METADATA)];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Some(t) = entry
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            {
-                newest = newest.max(t.as_secs_f64());
-            }
-        }
-    }
-    newest
+/// The newest modification time of the run's streams and metadata, in seconds (links left
+/// out, never followed).
+fn last_activity(run: &LocalRun) -> f64 {
+    let run = run.run_dir();
+    [layout::METRICS, layout::METADATA]
+        .into_iter()
+        .flat_map(|folder| run.files(folder))
+        .filter_map(|file| file.modified())
+        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .fold(0.0_f64, |newest, t| newest.max(t.as_secs_f64()))
 }
 
 impl fmt::Display for RunSync {
