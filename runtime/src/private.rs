@@ -90,11 +90,11 @@ pub fn image<T: ToImage + ?Sized>(run: &RunState, site: &Site, step: u64, value:
 /// `artifact <name>` in the run's problems and logged once per site; the run goes on.
 pub fn artifact<T: Artifact + ?Sized>(run: &RunState, site: &Site, step: u64, value: &T) {
     let key = format!("artifact {}", site.name());
-    let first_time = !run.problems().snapshot().sites.contains_key(&key);
     match crate::artifact::copy(run.dir(), site.name(), run.rank(), value.path()) {
         Ok(copy) => {
+            let mut first_time = false;
             for refused in &copy.refused {
-                run.problems().site(&key, 1, refused);
+                first_time |= run.problems().site(&key, 1, refused);
             }
             if let (true, Some(first)) = (first_time, copy.refused.first()) {
                 tracing::warn!(
@@ -107,8 +107,7 @@ pub fn artifact<T: Artifact + ?Sized>(run: &RunState, site: &Site, step: u64, va
             run.push(name(site), step, Value::Artifact(copy.target))
         }
         Err(e) => {
-            run.problems().site(&key, 1, &e);
-            if first_time {
+            if run.problems().site(&key, 1, &e) {
                 tracing::error!("labbook could not record artifact `{}`: {e}", site.name());
             }
         }

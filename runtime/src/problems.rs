@@ -119,7 +119,26 @@ impl ProblemLog {
     }
 
     /// Counts `lost` records of `key` that could not be stored because of `error`.
-    pub fn record(&self, section: Section, key: &str, lost: u64, error: impl std::fmt::Display) {
+    /// Returns whether this is the first problem of `key`.
+    pub fn record(
+        &self,
+        section: Section,
+        key: &str,
+        lost: u64,
+        error: impl std::fmt::Display,
+    ) -> bool {
+        self.update(section, key, error, |entry| entry.lost += lost)
+    }
+
+    /// Counts one error for `key`, keeping the first, then lets `change` amend the entry;
+    /// returns whether it was the first.
+    fn update(
+        &self,
+        section: Section,
+        key: &str,
+        error: impl std::fmt::Display,
+        change: impl FnOnce(&mut Problem),
+    ) -> bool {
         let mut problems = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let map = match section {
             Section::Stream => &mut problems.streams,
@@ -131,7 +150,8 @@ impl ProblemLog {
             entry.error = error.to_string();
         }
         entry.errors += 1;
-        entry.lost += lost;
+        change(entry);
+        entry.errors == 1
     }
 
     /// Counts records lost to a stream file (`metrics/loss.jsonl`).
@@ -145,19 +165,14 @@ impl ProblemLog {
     }
 
     /// Counts what a log site or run-level action could not record.
-    pub fn site(&self, key: &str, lost: u64, error: impl std::fmt::Display) {
-        self.record(Section::Site, key, lost, error);
+    /// Returns whether this is the first problem of `key`.
+    pub fn site(&self, key: &str, lost: u64, error: impl std::fmt::Display) -> bool {
+        self.record(Section::Site, key, lost, error)
     }
 
     /// Marks a backend switched off for the rest of the run.
     pub fn disable_backend(&self, name: &str, error: impl std::fmt::Display) {
-        let mut problems = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = problems.backends.entry(name.to_owned()).or_default();
-        if entry.errors == 0 {
-            entry.error = error.to_string();
-        }
-        entry.errors += 1;
-        entry.disabled = true;
+        self.update(Section::Backend, name, error, |entry| entry.disabled = true);
     }
 
     /// What has been recorded so far.

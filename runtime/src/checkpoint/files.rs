@@ -8,10 +8,11 @@
 //! symbolic link: a link inside a run directory is skipped, never read, truncated or removed.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::{Sidecar, FOLDER, SIDECAR};
+use crate::store::layout;
 
 /// The folder of one checkpoint site: `checkpoints/<name>` (a checkpoint written before
 /// checkpoints had a folder per site has the empty name and lives in `checkpoints/`).
@@ -42,16 +43,6 @@ fn rank_suffix(rank: u32) -> String {
     }
 }
 
-/// The temporary name `path` is written under before it is renamed into place. It keeps
-/// `.tmp.` in the name, which every reader of the run directory skips.
-pub(crate) fn temporary(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy());
-    let (stem, extension) = name.split_once('.').unwrap_or((&name, ""));
-    path.with_file_name(format!("{stem}.tmp.{}.{extension}", std::process::id()))
-}
-
 /// The rank a file of a checkpoint folder belongs to, from its name, when labbook wrote it:
 /// `step-…`, `last…`, their sidecars and their temporary files.
 pub(crate) fn owner(name: &str) -> Option<u32> {
@@ -67,36 +58,10 @@ pub(crate) fn owner(name: &str) -> Option<u32> {
     Some(rank)
 }
 
-/// Makes what was written into `folder` (new names, renames, removals) durable.
-pub(crate) fn sync_folder(folder: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    fs::File::open(folder)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = folder;
-    Ok(())
-}
-
-/// Writes `bytes` to `path` so that a reader sees the old file or the new one: a temporary
-/// file, fsynced, renamed into place, the folder fsynced.
-pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temporary(path);
-    let write = || -> io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_folder(path.parent().unwrap_or(Path::new(".")))
-}
-
 /// Makes `to` a second name of the file `from` (a hard link, or a durable copy on a file
 /// system without them), replacing `to` in one step.
 pub(crate) fn link_durably(from: &Path, to: &Path) -> io::Result<()> {
-    let tmp = temporary(to);
+    let tmp = layout::temporary(to);
     let _ = fs::remove_file(&tmp);
     if fs::hard_link(from, &tmp).is_err() {
         fs::copy(from, &tmp)?;
@@ -106,7 +71,7 @@ pub(crate) fn link_durably(from: &Path, to: &Path) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_folder(to.parent().unwrap_or(Path::new(".")))
+    layout::sync_folder(to.parent().unwrap_or(Path::new(".")))
 }
 
 /// The size and CRC-32C of a file, and the file fsynced.
@@ -233,7 +198,7 @@ mod tests {
         assert_eq!(stem(3, 0), "step-0000000003");
         assert_eq!(stem(3, 2), "step-0000000003.rank2");
         assert_eq!(last(1, "json"), "last.rank1.json");
-        let tmp = temporary(Path::new("c/step-0000000003.rank2.meta.json"));
+        let tmp = layout::temporary(Path::new("c/step-0000000003.rank2.meta.json"));
         let name = tmp.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with("step-0000000003.tmp."), "{name}");
         assert!(name.ends_with(".rank2.meta.json"), "{name}");

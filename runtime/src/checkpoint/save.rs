@@ -15,6 +15,7 @@ use super::point::History;
 use super::{streams, Checkpoint, Sidecar, SIDECAR};
 use crate::error::{Error, Result};
 use crate::gate::Site;
+use crate::store::layout;
 
 /// One checkpoint to save.
 pub(crate) struct Saving<'a> {
@@ -41,7 +42,7 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
     create(dir, &folder)?;
     let stem = files::stem(saving.step, rank);
     let file = folder.join(format!("{stem}.{}", T::EXTENSION));
-    let tmp = files::temporary(&file);
+    let tmp = layout::temporary(&file);
     let written = value
         .save(&tmp)
         .map_err(|reason| Error::InvalidValue {
@@ -60,7 +61,7 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
             return Err(e);
         }
     };
-    files::sync_folder(&folder).map_err(Error::io("cannot write", &folder))?;
+    layout::sync_folder(&folder).map_err(Error::io("cannot write", &folder))?;
     let mine: Vec<Saved> = files::saved(dir)
         .into_iter()
         .filter(|s| s.sidecar.rank == rank)
@@ -98,7 +99,7 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
     })?;
     bytes.push(b'\n');
     let path = folder.join(format!("{stem}.{SIDECAR}"));
-    files::write_durably(&path, &bytes).map_err(Error::io("cannot write", &path))?;
+    layout::write_durably(&path, &bytes).map_err(Error::io("cannot write", &path))?;
     let last = folder.join(files::last(rank, T::EXTENSION));
     files::link_durably(&file, &last).map_err(Error::io("cannot write", &last))?;
     prune(dir, rank);
@@ -129,7 +130,7 @@ fn create(dir: &Path, folder: &Path) -> Result<()> {
     fs::create_dir_all(folder).map_err(Error::io("cannot create", folder))?;
     let mut parent = folder.parent();
     while let Some(p) = parent {
-        files::sync_folder(p).map_err(Error::io("cannot create", p))?;
+        layout::sync_folder(p).map_err(Error::io("cannot create", p))?;
         if p == dir {
             break;
         }
@@ -167,7 +168,7 @@ fn prune(dir: &Path, rank: u32) {
                 remove(dir, old);
             }
         }
-        let _ = files::sync_folder(&files::site_folder(dir, name));
+        let _ = layout::sync_folder(&files::site_folder(dir, name));
     }
 }
 

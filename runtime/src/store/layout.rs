@@ -103,19 +103,48 @@ pub fn create_run_folders(dir: &Path) -> Result<()> {
 }
 
 /// Writes `value` as pretty JSON so that a reader sees the old file or the new one, never
-/// a half-written one.
+/// a half-written one ([`write_durably`]).
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::InvalidValue {
         name: path.display().to_string(),
         reason: e.to_string(),
     })?;
     bytes.push(b'\n');
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    write_durably(path, &bytes).map_err(Error::io("cannot write", path))
+}
+
+/// The temporary name `path` is written under before it is renamed into place. It keeps
+/// `.tmp.` in the name, which every reader of the run directory skips.
+pub(crate) fn temporary(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy());
+    let (stem, extension) = name.split_once('.').unwrap_or((&name, ""));
+    path.with_file_name(format!("{stem}.tmp.{}.{extension}", std::process::id()))
+}
+
+/// Makes what was written into `folder` (new names, renames, removals) durable.
+pub(crate) fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    fs::File::open(folder)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one: a temporary
+/// file, fsynced, renamed into place, the folder fsynced.
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = temporary(path);
     let write = || -> std::io::Result<()> {
         let mut file = fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_data()?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
         fs::rename(&tmp, path)
     };
-    write().map_err(Error::io("cannot write", path))
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_folder(path.parent().unwrap_or(Path::new(".")))
 }
