@@ -16,6 +16,8 @@ use std::time::Duration;
 use labbook::prelude::*;
 use labbook::store::jsonl;
 
+mod support;
+
 /// This test binary's folder: `project/` holds the runs root (`project/runs`, which is
 /// `LABBOOK_DIR`), `inputs/` what the tests log.
 fn base() -> &'static Path {
@@ -205,8 +207,7 @@ fn symlinks_in_a_directory_stay_links_and_are_never_followed() {
     assert_eq!(link("loop"), Path::new("."));
     assert_eq!(link("outside"), outside);
     // Nothing behind a link was copied.
-    let mut files = Vec::new();
-    walk(&run.join("artifacts"), &mut files);
+    let files = support::regular_files(&run.join("artifacts"));
     assert!(
         files.iter().all(|f| !f.ends_with("private.txt")),
         "{files:?}"
@@ -263,19 +264,6 @@ fn the_runs_root_is_never_copied_into_itself() {
         assert_eq!(problem.lost, 1);
         assert!(problem.error.contains(why), "{}", problem.error);
         assert!(!run.join("artifacts").join(site).exists());
-    }
-}
-
-/// Every regular file under `dir` (links are not followed).
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            walk(&entry.path(), files);
-        } else if kind.is_file() {
-            files.push(entry.path());
-        }
     }
 }
 
@@ -343,8 +331,7 @@ fn secrets_in_the_config_and_params_reach_no_file() {
         },
     });
     let run = the_run("secrets");
-    let mut files = Vec::new();
-    walk(&run, &mut files);
+    let files = support::regular_files(&run);
     assert!(files.len() >= 3, "{files:?}");
     // With their features on, the files of the other backends are searched too, and the
     // config reached them redacted.

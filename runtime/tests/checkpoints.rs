@@ -485,18 +485,10 @@ fn child() {
     }
 }
 
+/// A child process of this binary, its panics (the crashes these tests cause) kept quiet.
 fn child_command(kind: &str, dir: &Path) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", "child", "--test-threads", "1", "--nocapture"])
-        .env("LABBOOK_TEST_CHILD", kind)
-        .env("LABBOOK_DIR", dir)
-        .env("LABBOOK_CONSOLE", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for key in support::LAUNCHER_VARIABLES {
-        command.env_remove(key);
-    }
+    let mut command = support::child_command(kind, dir);
+    command.stderr(Stdio::null());
     command
 }
 

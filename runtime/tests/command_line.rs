@@ -135,8 +135,7 @@ fn credentials_on_the_command_line_reach_no_file(store: &Path) {
     }
     args.extend(["--max-tokens", "512", "--tokenizer", "gpt2"].map(OsString::from));
     let run = child(store, args);
-    let mut files = Vec::new();
-    walk(&run, &mut files);
+    let files = support::regular_files(&run);
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         for (_, secret) in SECRET_ARGUMENTS {
@@ -153,18 +152,5 @@ fn credentials_on_the_command_line_reach_no_file(store: &Path) {
         "--max-tokens 512 --tokenizer gpt2",
     ] {
         assert!(command.contains(kept), "{kept:?} not in {command}");
-    }
-}
-
-/// Every regular file under `dir` (links are not followed).
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            walk(&entry.path(), files);
-        } else if kind.is_file() {
-            files.push(entry.path());
-        }
     }
 }

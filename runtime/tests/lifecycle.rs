@@ -81,17 +81,6 @@ fn child() {
     }
 }
 
-fn child_command(kind: &str, dir: &Path) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", "child", "--test-threads", "1", "--nocapture"])
-        .env("LABBOOK_TEST_CHILD", kind)
-        .env("LABBOOK_DIR", dir)
-        .env("LABBOOK_CONSOLE", "off")
-        .stdout(Stdio::null());
-    command
-}
-
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -164,7 +153,9 @@ fn a_run_that_panicked_resumes_from_its_last_checkpoint() {
 #[test]
 fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
     let store = tempfile::tempdir().unwrap();
-    let mut first = child_command("hang", store.path()).spawn().unwrap();
+    let mut first = support::child_command("hang", store.path())
+        .spawn()
+        .unwrap();
     let dir = store.path().join("resumable/1");
     wait_for("epoch 2 to be under way", || {
         dir.join("checkpoints/model/step-0000000001.meta.json")
@@ -179,7 +170,7 @@ fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
         labbook::Status::Running,
         "a killed run never got to say how it ended"
     );
-    let status = child_command("resume", store.path())
+    let status = support::child_command("resume", store.path())
         .env("RESUME_ID", "1")
         .status()
         .unwrap();
@@ -190,7 +181,9 @@ fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
 #[test]
 fn ctrl_c_flushes_the_run_and_marks_it_interrupted() {
     let store = tempfile::tempdir().unwrap();
-    let mut running = child_command("interrupted", store.path()).spawn().unwrap();
+    let mut running = support::child_command("interrupted", store.path())
+        .spawn()
+        .unwrap();
     let stream = store.path().join("interrupted/1/metrics/tick.jsonl");
     wait_for("points on disk", || {
         std::fs::read_to_string(&stream).is_ok_and(|s| s.lines().count() >= 5)
@@ -215,7 +208,7 @@ fn ctrl_c_flushes_the_run_and_marks_it_interrupted() {
 #[test]
 fn a_progress_loop_prints_plain_lines_when_stderr_is_not_a_terminal() {
     let store = tempfile::tempdir().unwrap();
-    let output = child_command("progress", store.path())
+    let output = support::child_command("progress", store.path())
         .stderr(Stdio::piped())
         .output()
         .unwrap();

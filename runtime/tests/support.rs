@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use labbook::store::jsonl::{self, Point};
@@ -79,3 +80,37 @@ pub const LAUNCHER_VARIABLES: [&str; 17] = [
     "PMI_SIZE",
     "PMI_KVSNAME",
 ];
+
+/// This test binary re-run on its `child` test as one plain process (no launcher
+/// variables), with `LABBOOK_TEST_CHILD=kind` and the run store `dir`; stdout discarded.
+pub fn child_command(kind: &str, dir: &Path) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child", "--test-threads", "1", "--nocapture"])
+        .env("LABBOOK_TEST_CHILD", kind)
+        .env("LABBOOK_DIR", dir)
+        .env("LABBOOK_CONSOLE", "off")
+        .stdout(Stdio::null());
+    for key in LAUNCHER_VARIABLES {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// Every regular file under `dir`, links not followed.
+pub fn regular_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                walk(&entry.path(), files);
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files
+}
