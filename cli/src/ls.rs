@@ -128,7 +128,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         table.push(cells);
     }
     table.write(out)?;
-    if rows.iter().any(|r| !r.run.problems().is_empty()) {
+    if rows.iter().any(|r| r.run.info.problem_count() > 0) {
         writeln!(
             out,
             "\nSome runs could not store or send everything; `labbook show RUN` says what."

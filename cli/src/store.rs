@@ -41,7 +41,7 @@ impl Run {
     /// The status as a table shows it: `COMPLETE`, or `COMPLETE (2 problems)` when something
     /// was not stored or sent.
     pub fn status_cell(&self) -> String {
-        match self.problems().len() {
+        match self.info.problem_count() {
             0 => self.state.as_str().to_owned(),
             1 => format!("{} (1 problem)", self.state.as_str()),
             n => format!("{} ({n} problems)", self.state.as_str()),

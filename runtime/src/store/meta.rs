@@ -147,15 +147,30 @@ impl Info {
     /// than this one prefixed with `rank <r>: `. Empty when nothing was lost.
     pub fn problem_lines(&self) -> Vec<String> {
         let mut lines = self.problems.lines();
-        for rank in self.ranks.iter().filter(|r| r.rank != self.rank) {
+        for rank in self.other_ranks() {
+            let prefix = format!("rank {}: ", rank.rank);
             lines.extend(
                 rank.problems
                     .lines()
                     .into_iter()
-                    .map(|line| format!("rank {}: {line}", rank.rank)),
+                    .map(|line| prefix.clone() + &line),
             );
         }
         lines
+    }
+
+    /// How many lines [`Info::problem_lines`] has, without writing them.
+    pub fn problem_count(&self) -> usize {
+        self.problems.entries().count()
+            + self
+                .other_ranks()
+                .map(|rank| rank.problems.entries().count())
+                .sum::<usize>()
+    }
+
+    /// The ranks listed in this file other than its own.
+    fn other_ranks(&self) -> impl Iterator<Item = &RankInfo> {
+        self.ranks.iter().filter(move |r| r.rank != self.rank)
     }
 
     /// What this rank reports of itself.
