@@ -13,7 +13,6 @@ mod gc;
 mod ls;
 mod plot;
 #[cfg(feature = "mlflow")]
-mod resolve;
 mod show;
 mod store;
 #[cfg(feature = "mlflow")]
@@ -103,7 +102,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Gc(args) => gc::gc(&store, args, out),
         Command::Rm(args) => gc::rm(&store, args, out),
         #[cfg(feature = "mlflow")]
-        Command::Sync(args) => sync::run(&resolve::Store(store.clone()), args, out),
+        Command::Sync(args) => sync::run(&store, args, out),
     }
 }
 

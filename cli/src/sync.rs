@@ -6,8 +6,8 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::resolve::Store;
 use labbook::backends::mlflow::{self, Settings};
+use labbook::store::read::Store;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -27,15 +27,19 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         })?,
     };
     let runs = if args.runs.is_empty() {
-        store.runs(None)?
+        super::store::runs(store, None)?
     } else {
-        let runs: Result<Vec<_>> = args.runs.iter().map(|arg| store.resolve(arg)).collect();
+        let runs: Result<Vec<_>> = args
+            .runs
+            .iter()
+            .map(|arg| super::store::resolve(store, arg))
+            .collect();
         runs?
     };
     let mut failed = 0;
     for run in &runs {
         // One at a time, so each line shows up as its run is done.
-        let report = mlflow::sync(std::slice::from_ref(&run.path), &settings);
+        let report = mlflow::sync(&[run.path().to_owned()], &settings);
         failed += usize::from(!report.is_success());
         write!(out, "{report}")?;
         out.flush()?;

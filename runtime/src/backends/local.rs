@@ -111,7 +111,7 @@ impl LocalStore {
             return at;
         }
         let path = layout::stream_file(&self.dir, folder, name, self.rank);
-        let relative = relative(&self.dir, &path);
+        let relative = layout::relative(&self.dir, &path);
         let refused = match self.folded.get(&relative.to_lowercase()) {
             Some(first) if *first != relative => Some(format!(
                 "`{relative}` differs from `{first}` only in letter case, which macOS and Windows store as one file; rename one of the two"
@@ -152,7 +152,7 @@ impl LocalStore {
             fs::rename(&tmp, &path)
         };
         if let Err(e) = write() {
-            let relative = relative(&self.dir, &path);
+            let relative = layout::relative(&self.dir, &path);
             self.problems
                 .stream(&relative, 1, format_args!("cannot write {relative}: {e}"));
         }
@@ -322,13 +322,6 @@ impl EarlySync {
         drop(self.jobs);
         let _ = self.thread.join();
     }
-}
-
-fn relative(dir: &Path, path: &Path) -> String {
-    path.strip_prefix(dir)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
 }
 
 impl Backend for LocalStore {

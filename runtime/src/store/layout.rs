@@ -148,3 +148,15 @@ pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     sync_folder(path.parent().unwrap_or(Path::new(".")))
 }
+
+/// `path` relative to the run directory `dir`, with `/` separators (a part that is not UTF-8
+/// lossily): how the run's files are named in problems, sidecars and every backend.
+pub(crate) fn relative(dir: &Path, path: &Path) -> String {
+    let parts: Vec<_> = path
+        .strip_prefix(dir)
+        .unwrap_or(path)
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect();
+    parts.join("/")
+}

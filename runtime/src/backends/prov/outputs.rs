@@ -98,7 +98,7 @@ impl Prov {
             ("prov:label", output.label.into()),
             (
                 "dcterms:identifier",
-                relative(&self.dir, output.path).into(),
+                layout::relative(&self.dir, output.path).into(),
             ),
             ("yprov:file_size", long(size(output.path))),
         ]);
@@ -126,7 +126,10 @@ impl Prov {
         let entity = |doc: &mut Document, id: &str, path: &Path, step: Option<u64>| {
             let mut attrs = attributes([
                 ("prov:type", name("provml:Model")),
-                ("dcterms:identifier", relative(&self.dir, path).into()),
+                (
+                    "dcterms:identifier",
+                    layout::relative(&self.dir, path).into(),
+                ),
                 ("prov:role", "output".into()),
             ]);
             if path.exists() {
@@ -185,7 +188,7 @@ impl Prov {
 
     pub(super) fn artifacts(&self, doc: &mut Document, run: &str) {
         for (path, site, when) in &self.artifacts {
-            let rel = relative(&self.dir, path);
+            let rel = layout::relative(&self.dir, path);
             let id = format!("artifact/{}", local(rel.trim_start_matches("artifacts/")));
             let mut attrs = attributes([
                 ("prov:type", name("labbook:Artifact")),
@@ -210,15 +213,6 @@ pub(super) fn size(path: &Path) -> u64 {
     }
 }
 
-/// `path` relative to `dir`, with `/` separators.
-pub(super) fn relative(dir: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(dir).unwrap_or(path);
-    rel.iter()
-        .map(|c| c.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// `wasGeneratedBy`, at `when` if known.
 fn generated(doc: &mut Document, entity: &str, activity: &str, when: Option<f64>) {
     let at = when.map(|t| ("prov:time".to_owned(), time_text(t).into()));
@@ -237,7 +231,7 @@ mod tests {
     fn paths_are_relative_with_forward_slashes() {
         let dir = Path::new("/runs/x/1");
         assert_eq!(
-            relative(dir, &dir.join("metrics").join("a b.jsonl")),
+            layout::relative(dir, &dir.join("metrics").join("a b.jsonl")),
             "metrics/a b.jsonl"
         );
     }

@@ -184,7 +184,7 @@ pub(super) fn walk(dir: &Path, folder: &Path, stat: bool) -> (Vec<RunFile>, Vec<
     if !folder.as_os_str().is_empty()
         && fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink())
     {
-        left_out.push(relative(dir, &top));
+        left_out.push(layout::relative(dir, &top));
         return (found, left_out);
     }
     let mut pending = vec![top];
@@ -201,7 +201,7 @@ pub(super) fn walk(dir: &Path, folder: &Path, stat: bool) -> (Vec<RunFile>, Vec<
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {
-                let relative = relative(dir, &path);
+                let relative = layout::relative(dir, &path);
                 let meta = if stat { entry.metadata().ok() } else { None };
                 found.push(RunFile {
                     relative,
@@ -210,24 +210,13 @@ pub(super) fn walk(dir: &Path, folder: &Path, stat: bool) -> (Vec<RunFile>, Vec<
                     modified: meta.and_then(|m| m.modified().ok()),
                 });
             } else {
-                left_out.push(relative(dir, &path));
+                left_out.push(layout::relative(dir, &path));
             }
         }
     }
     found.sort_by(|a, b| a.relative.cmp(&b.relative));
     left_out.sort();
     (found, left_out)
-}
-
-/// `path` relative to `dir` with `/` separators (a part that is not UTF-8 lossily).
-fn relative(dir: &Path, path: &Path) -> String {
-    let parts: Vec<_> = path
-        .strip_prefix(dir)
-        .unwrap_or(path)
-        .iter()
-        .map(|c| c.to_string_lossy())
-        .collect();
-    parts.join("/")
 }
 
 #[cfg(test)]
