@@ -11,7 +11,7 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Ident, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks, Spanned};
+use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks, Spanned, System};
 
 /// The keys of every labbook attribute (`crate` is Rust's own keyword, `Token![crate]`).
 pub mod kw {
@@ -23,9 +23,13 @@ pub mod kw {
     syn::custom_keyword!(keep);
     syn::custom_keyword!(public);
     syn::custom_keyword!(all);
+    syn::custom_keyword!(system);
+    syn::custom_keyword!(off);
+    syn::custom_keyword!(tags);
+    syn::custom_keyword!(group);
 }
 
-const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `crate`";
+const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `system`, `tags`, `group`, `crate`";
 const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
 
 /// One option of one attribute while it is parsed: set at most once.
@@ -78,13 +82,17 @@ fn is_key<K: Parse>(path: &syn::Path) -> bool {
     syn::parse2::<K>(path.to_token_stream()).is_ok()
 }
 
-/// Parses `name = "...", ranks = ..., resume = expr, crate = path`.
+/// Parses `name = "...", ranks = ..., resume = expr, system = ..., tags = [...],
+/// group = "...", crate = path`.
 pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> ExperimentArgs {
     let parser = |input: ParseStream<'_>| {
         let mut name = Attr::new("experiment", "name");
         let mut ranks = Attr::new("experiment", "ranks");
         let mut resume = Attr::new("experiment", "resume");
         let mut krate = Attr::new("experiment", "crate");
+        let mut system = Attr::new("experiment", "system");
+        let mut tags = Attr::new("experiment", "tags");
+        let mut group = Attr::new("experiment", "group");
         while !input.is_empty() {
             if let Some(span) = key::<Token![crate]>(input)? {
                 krate.set(span, input.parse()?, errors);
@@ -94,6 +102,12 @@ pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) ->
                 ranks.set(span, self::ranks(input)?, errors);
             } else if let Some(span) = key::<kw::resume>(input)? {
                 resume.set(span, input.parse()?, errors);
+            } else if let Some(span) = key::<kw::system>(input)? {
+                system.set(span, self::system(input)?, errors);
+            } else if let Some(span) = key::<kw::tags>(input)? {
+                tags.set(span, self::tags(input)?, errors);
+            } else if let Some(span) = key::<kw::group>(input)? {
+                group.set(span, input.parse()?, errors);
             } else {
                 let key = Ident::parse_any(input)?;
                 input.parse::<Token![=]>()?;
@@ -115,6 +129,9 @@ pub fn experiment_args(tokens: proc_macro2::TokenStream, errors: &mut Errors) ->
             ranks: ranks.get(),
             resume: resume.get(),
             krate: krate.get(),
+            system: system.get(),
+            tags: tags.get(),
+            group: group.get(),
         })
     };
     match parser.parse2(tokens) {
@@ -241,6 +258,37 @@ fn every_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Every
             Every::Literal(1)
         }
     })
+}
+
+/// `off` or an interval like `"5s"` (checked by `validate`).
+fn system(input: ParseStream<'_>) -> syn::Result<System> {
+    if input.peek(kw::off) {
+        input.parse::<kw::off>()?;
+        return Ok(System::Off);
+    }
+    if input.peek(LitStr) {
+        return Ok(System::Every(input.parse()?));
+    }
+    let token: proc_macro2::TokenTree = input.parse()?;
+    Err(syn::Error::new(
+        token.span(),
+        "`system` takes `off` or an interval like `system = \"5s\"`",
+    ))
+}
+
+/// `["baseline", "lr=0.1"]`.
+fn tags(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
+    if !input.peek(syn::token::Bracket) {
+        let token: proc_macro2::TokenTree = input.parse()?;
+        return Err(syn::Error::new(
+            token.span(),
+            "`tags` takes a list of strings, like `tags = [\"baseline\", \"optimizer=adam\"]`",
+        ));
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let list = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+    Ok(list.into_iter().collect())
 }
 
 /// `all` or `[0, 2]`.
@@ -505,7 +553,7 @@ mod tests {
         assert_eq!(
             errors.messages(),
             [
-                "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `resume`, `crate`",
+                "unknown option `nmae` in `#[experiment]`; expected one of `name`, `ranks`, `resume`, `system`, `tags`, `group`, `crate`",
                 "duplicate option `name` in `#[experiment]`",
             ]
         );

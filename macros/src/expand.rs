@@ -11,9 +11,9 @@ use syn::{Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
 
 use crate::errors::Errors;
 use crate::model::{
-    placeholder, ConfigArg, Every, Experiment, Kind, ProgressLoop, Ranks, Site, Target,
+    placeholder, ConfigArg, Every, Experiment, Kind, ProgressLoop, Ranks, Site, System, Target,
 };
-use crate::{attr, validate, visit};
+use crate::{attr, options, validate, visit};
 
 /// What every site of one experiment needs to know to expand.
 struct Context {
@@ -128,6 +128,15 @@ fn wrap(experiment: Experiment) -> TokenStream {
     let config = config_argument(config.as_ref(), &private);
     let counters = site_counters(&sites, &context);
     let resume = resume_argument(args.resume.as_deref(), &private);
+    let system = system(args.system.as_deref(), &private);
+    let tags = args.tags.as_deref().map(Vec::as_slice).unwrap_or_default();
+    let group = match &args.group {
+        Some(group) => {
+            let group = &group.value;
+            quote!(::core::option::Option::Some(#group))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let return_type = match &sig.output {
         ReturnType::Type(arrow, ty) if !mentions_impl(ty) => quote!(#arrow #ty),
         ReturnType::Type(..) => TokenStream::new(),
@@ -144,6 +153,15 @@ fn wrap(experiment: Experiment) -> TokenStream {
                     function: #function_name,
                     file: ::core::file!(),
                     ranks: #ranks,
+                    system: #system,
+                    tags: &[#(#tags),*],
+                    group: #group,
+                    program: #private::Program {
+                        name: ::core::option_env!("CARGO_PKG_NAME"),
+                        version: ::core::option_env!("CARGO_PKG_VERSION"),
+                        manifest_dir: ::core::option_env!("CARGO_MANIFEST_DIR"),
+                        release: !::core::cfg!(debug_assertions),
+                    },
                 },
                 #config,
                 #resume,
@@ -373,6 +391,18 @@ fn progress(for_loop: &mut syn::ExprForLoop, progress: &ProgressLoop, context: &
         #private::progress(#run, #label, #iter, &[#(#sites),*])
     };
     *for_loop.expr = syn::parse_quote!(#wrapped);
+}
+
+/// The sampler's setting; an interval was checked by `validate`.
+fn system(system: Option<&System>, private: &TokenStream) -> TokenStream {
+    match system {
+        None => quote!(#private::Sampling::Default),
+        Some(System::Off) => quote!(#private::Sampling::Off),
+        Some(System::Every(lit)) => {
+            let nanos = options::interval(&lit.value()).map_or(0, |d| d.as_nanos() as u64);
+            quote!(#private::Sampling::Every(::core::time::Duration::from_nanos(#nanos)))
+        }
+    }
 }
 
 fn ranks(ranks: Option<&Ranks>, private: &TokenStream) -> TokenStream {

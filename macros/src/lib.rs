@@ -17,6 +17,7 @@ mod errors;
 mod expand;
 mod model;
 mod name;
+mod options;
 mod validate;
 mod visit;
 

@@ -96,6 +96,19 @@ pub struct ExperimentArgs {
     /// `resume = expr`: an `Option<u64>` run id to continue instead of starting a new run.
     pub resume: Option<Spanned<Expr>>,
     pub krate: Option<Spanned<Path>>,
+    /// `system = off` or `system = "5s"`: the system-metrics sampler.
+    pub system: Option<Spanned<System>>,
+    /// `tags = ["baseline", "lr=0.1"]`: the run's tags, each `key` or `key=value`.
+    pub tags: Option<Spanned<Vec<LitStr>>>,
+    /// `group = "lr-sweep"`: the group the run belongs to.
+    pub group: Option<Spanned<LitStr>>,
+}
+
+/// `system = off` or `system = "5s"`.
+#[derive(Clone, Debug)]
+pub enum System {
+    Off,
+    Every(LitStr),
 }
 
 /// `#[log(kind, ...)]`.

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::errors::Errors;
-use crate::model::{Experiment, Kind, Site};
-use crate::name;
+use crate::model::{Experiment, ExperimentArgs, Kind, Site, System};
+use crate::{name, options};
 
 /// Every check, in the order of the source: the function, then each site.
 pub fn experiment(experiment: &Experiment, errors: &mut Errors) {
@@ -28,7 +28,27 @@ pub fn experiment(experiment: &Experiment, errors: &mut Errors) {
             errors.at(lit.value.span(), problem);
         }
     }
+    experiment_options(&experiment.args, errors);
     sites(&experiment.sites, errors);
+}
+
+/// `system`, `tags` and `group`, by the rules the runtime applies to the environment.
+fn experiment_options(args: &ExperimentArgs, errors: &mut Errors) {
+    if let Some(System::Every(lit)) = args.system.as_deref() {
+        if let Err(problem) = options::interval(&lit.value()) {
+            errors.at(lit.span(), problem);
+        }
+    }
+    for tag in args.tags.iter().flat_map(|tags| tags.iter()) {
+        if let Some(problem) = options::tag_problem(&tag.value()) {
+            errors.at(tag.span(), problem);
+        }
+    }
+    if let Some(group) = &args.group {
+        if let Some(problem) = name::problem(&group.value.value(), "the `group`") {
+            errors.at(group.value.span(), problem);
+        }
+    }
 }
 
 fn sites(sites: &[Site], errors: &mut Errors) {

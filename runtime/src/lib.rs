@@ -47,6 +47,10 @@ pub mod kinds;
 pub mod launcher;
 #[allow(missing_docs)] // `Name::as_str`
 mod name;
+/// The rules for `tags` and `system` shared with the macros.
+#[allow(dead_code)]
+#[path = "../../macros/src/options.rs"]
+mod options;
 pub mod problems;
 #[doc(hidden)]
 pub mod progress;

@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 pub use crate::gate::{Ranks, Site};
-pub use crate::run::{Experiment, ExperimentSpec, Outcome, RunState};
+pub use crate::run::{Experiment, ExperimentSpec, Outcome, Program, RunState, Sampling};
 pub use serde;
 
 use crate::artifact::Artifact;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 pub use self::active::{run, Entered};
-pub use self::experiment::{Experiment, ExperimentSpec, Outcome};
+pub use self::experiment::{Experiment, ExperimentSpec, Outcome, Program, Sampling};
 use crate::store::meta::{Info, Status};
 
 use crate::backend::RunEnd;
