@@ -2,6 +2,8 @@
 //! `metadata/rank<r>.json` ([`RankInfo`]). The data only; gathering it at run start is the
 //! run's business (`crate::run`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::problems::Problems;
@@ -86,6 +88,15 @@ pub struct Info {
     pub features: Vec<String>,
     /// The backends this run writes to.
     pub backends: Vec<String>,
+    /// The run's tags: `key` → `value` (`""` for a bare tag such as `baseline`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The group the run belongs to (a sweep, a study), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Free text about the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     /// The source tree's commit, when the program ran inside a git work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
