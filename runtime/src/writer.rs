@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::backend::RunEnd;
+use crate::backend::{RunEnd, LOCAL};
 use crate::fanout::{self, Fanout, Finishing, Named};
 use crate::problems::ProblemLog;
 use crate::record::Record;
@@ -34,8 +34,6 @@ const IDLE_WAIT: Duration = Duration::from_millis(20);
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// How long [`Writer::flush`] waits for the backends other than the local store.
 const FLUSH_WAIT: Duration = Duration::from_secs(10);
-/// The backend that is always on and written first.
-pub(crate) const LOCAL: &str = "local";
 
 enum Message {
     Record(Record),

@@ -14,7 +14,7 @@ use crate::problems::ProblemLog;
 use crate::record::now;
 use crate::store::meta::{Info, RankInfo, Status};
 use crate::store::{alloc, layout};
-use crate::writer::{Writer, LOCAL};
+use crate::writer::Writer;
 
 /// What the macro knows about an experiment at compile time.
 #[derive(Debug)]
@@ -146,7 +146,10 @@ impl Experiment {
         for (section, key, lost, error) in resume.iter().flat_map(|r| &r.problems) {
             context.problems.record(*section, key, *lost, error);
         }
-        let backends = start_backends(&context);
+        let backends: Vec<Named> = backend::start(&context)
+            .into_iter()
+            .map(|(name, backend)| Named::new(name, backend))
+            .collect();
         info.backends = backends.iter().map(|b| b.name.to_owned()).collect();
         write_info(&dir, &info)?;
         crate::diagnostics::open_run_log(&dir, launch.rank);
@@ -193,52 +196,6 @@ impl Experiment {
         self.end(Outcome::Failed(format!("panicked: {message}")));
         std::panic::resume_unwind(payload)
     }
-}
-
-/// Creates and starts every registered backend, or those `LABBOOK_BACKENDS` names (a
-/// comma-separated list; the local store is always on).
-fn start_backends(context: &RunContext) -> Vec<Named> {
-    let registry = backend::registry();
-    for conflict in &registry.conflicts {
-        tracing::error!("{conflict}");
-    }
-    let chosen = std::env::var("LABBOOK_BACKENDS")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let chosen: Option<Vec<&str>> = chosen
-        .as_deref()
-        .map(|v| v.split(',').map(str::trim).collect());
-    if let Some(chosen) = &chosen {
-        for unknown in chosen
-            .iter()
-            .filter(|n| !registry.backends.contains_key(*n))
-        {
-            let known: Vec<_> = registry.names().collect();
-            tracing::warn!("LABBOOK_BACKENDS names `{unknown}`, which this program does not have; it has {known:?}");
-        }
-    }
-    let mut started = Vec::new();
-    for (name, registration) in &registry.backends {
-        let wanted = *name == LOCAL || chosen.as_ref().is_none_or(|c| c.contains(name));
-        if !wanted {
-            continue;
-        }
-        let created = (registration.create)(context).and_then(|backend| match backend {
-            Some(mut backend) => backend.start(context).map(|()| Some(backend)),
-            None => Ok(None),
-        });
-        match created {
-            Ok(Some(backend)) => started.push(Named::new(name, backend)),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!("labbook backend `{name}` is off for this run: {e}");
-                context
-                    .problems
-                    .disable_backend(name, format_args!("could not start: {e}"));
-            }
-        }
-    }
-    started
 }
 
 /// Writes this rank's `metadata/rank<r>.json` and, on rank 0, `info.json` with every rank

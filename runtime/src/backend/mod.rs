@@ -25,9 +25,9 @@
 //! `inventory` only sees crates that are linked: a binary that relies on a backend from a
 //! crate it never names must still reference it, e.g. `use my_backend as _;`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+
+mod registry;
 
 use crate::record::Record;
 use crate::store::meta::{Info, Status};
@@ -185,124 +185,5 @@ pub trait Backend: Send {
     }
 }
 
-/// Creates a backend for a run; `Ok(None)` when it has nothing to do for this run (a
-/// feature that needs settings the environment does not give).
-pub type Create = fn(&RunContext) -> Result<Option<Box<dyn Backend>>, BackendError>;
-
-/// One registered backend, collected at link time.
-#[derive(Debug)]
-pub struct Registration {
-    /// The backend's name, as `LABBOOK_BACKENDS` and `info.json` name it.
-    pub name: &'static str,
-    /// Makes the backend for a run.
-    pub create: Create,
-    /// Where it was registered, to name both sides of a duplicate.
-    pub module: &'static str,
-}
-
-impl Registration {
-    /// The backend `name`, made by `create`.
-    pub const fn new(name: &'static str, create: Create) -> Self {
-        Registration {
-            name,
-            create,
-            module: "",
-        }
-    }
-
-    /// Records the registering module; `register_backend!` fills it in.
-    pub const fn in_module(mut self, module: &'static str) -> Self {
-        self.module = module;
-        self
-    }
-}
-
-inventory::collect!(Registration);
-
-/// Registers a backend from the current module.
-#[macro_export]
-macro_rules! register_backend {
-    ($name:expr, $create:expr) => {
-        $crate::inventory::submit!(
-            $crate::backend::Registration::new($name, $create).in_module(module_path!())
-        );
-    };
-}
-
-/// Every registered backend by name. Built once; a name registered twice is reported,
-/// naming both registrations, and neither is used.
-pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::build(inventory::iter::<Registration>))
-}
-
-/// The backends linked into this program.
-#[derive(Debug)]
-pub struct Registry {
-    /// Every backend by name, duplicates left out.
-    pub backends: BTreeMap<&'static str, &'static Registration>,
-    /// One sentence per name registered more than once.
-    pub conflicts: Vec<String>,
-}
-
-impl Registry {
-    fn build(all: impl IntoIterator<Item = &'static Registration>) -> Registry {
-        let mut backends: BTreeMap<&'static str, &'static Registration> = BTreeMap::new();
-        let mut conflicts = Vec::new();
-        let mut dropped = Vec::new();
-        for registration in all {
-            if let Some(first) = backends.get(registration.name) {
-                conflicts.push(format!(
-                    "two backends are registered as `{}` (in `{}` and in `{}`); neither is used until one is renamed",
-                    registration.name, first.module, registration.module
-                ));
-                dropped.push(registration.name);
-            } else {
-                backends.insert(registration.name, registration);
-            }
-        }
-        for name in dropped {
-            backends.remove(name);
-        }
-        Registry {
-            backends,
-            conflicts,
-        }
-    }
-
-    /// The names of the backends, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.backends.keys().copied()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn none(_: &RunContext) -> Result<Option<Box<dyn Backend>>, BackendError> {
-        Ok(None)
-    }
-
-    #[test]
-    fn a_duplicate_name_names_both_registrations() {
-        static A: Registration = Registration::new("dup", none).in_module("crate_a");
-        static B: Registration = Registration::new("dup", none).in_module("crate_b");
-        static C: Registration = Registration::new("other", none).in_module("crate_c");
-        let registry = Registry::build([&A, &B, &C]);
-        assert_eq!(registry.names().collect::<Vec<_>>(), ["other"]);
-        assert_eq!(registry.conflicts.len(), 1);
-        assert!(
-            registry.conflicts[0].contains("crate_a") && registry.conflicts[0].contains("crate_b")
-        );
-    }
-
-    #[test]
-    fn built_in_backends_are_registered() {
-        let names: Vec<_> = registry().names().collect();
-        assert!(
-            names.contains(&"local") && names.contains(&"console"),
-            "{names:?}"
-        );
-    }
-}
+pub use self::registry::{registry, Create, Registration, Registry};
+pub(crate) use self::registry::{start, LOCAL};
