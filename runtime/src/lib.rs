@@ -45,7 +45,6 @@ mod image;
 pub mod kinds;
 #[doc(hidden)]
 pub mod launcher;
-#[allow(missing_docs)] // `Name::as_str`
 mod name;
 /// The rules for `tags` and `system` shared with the macros.
 #[allow(dead_code)]
@@ -54,7 +53,6 @@ mod options;
 pub mod problems;
 #[doc(hidden)]
 pub mod progress;
-#[allow(missing_docs)] // the fields of `Record`
 mod record;
 pub mod redact;
 mod run;

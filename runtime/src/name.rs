@@ -34,6 +34,7 @@ impl Name {
         Name(Repr::Static(name))
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(s) => s,

@@ -1,5 +1,6 @@
 //! What a log site hands to the writer thread.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,14 +9,18 @@ use crate::histogram::Summary;
 use crate::image::Image;
 
 use crate::name::Name;
+use crate::store::meta::Info;
 
 /// One logged point.
 #[derive(Clone, Debug)]
 pub struct Record {
+    /// The stream it belongs to.
     pub name: Name,
+    /// The step it was logged at.
     pub step: u64,
     /// Wall-clock time of the log call, in seconds since the Unix epoch.
     pub time: f64,
+    /// What was logged.
     pub value: Value,
 }
 
@@ -37,6 +42,42 @@ pub enum Value {
     Checkpoint(PathBuf),
     /// An `artifact`, already copied into the run's `artifacts/` folder.
     Artifact(PathBuf),
+    /// The run's tags, group and notes after `run().tag(…)` or `run().note(…)` changed them
+    /// (already in `info.json`): backends that can, update the run they keep.
+    Tags(Arc<RunTags>),
+}
+
+/// A run's tags, group and notes, as `info.json` has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunTags {
+    /// `key` → `value` (`""` for a bare tag such as `baseline`).
+    pub tags: BTreeMap<String, String>,
+    /// The group the run belongs to.
+    pub group: Option<String>,
+    /// Free text about the run.
+    pub notes: Option<String>,
+}
+
+impl RunTags {
+    /// The tags, group and notes of `info`.
+    pub fn of(info: &Info) -> RunTags {
+        RunTags {
+            tags: info.tags.clone(),
+            group: info.group.clone(),
+            notes: info.notes.clone(),
+        }
+    }
+
+    /// Each tag as one string: `key=value`, or `key` alone for a bare tag.
+    pub fn joined(&self) -> impl Iterator<Item = String> + '_ {
+        self.tags.iter().map(|(key, value)| {
+            if value.is_empty() {
+                key.clone()
+            } else {
+                format!("{key}={value}")
+            }
+        })
+    }
 }
 
 impl Value {
@@ -50,6 +91,7 @@ impl Value {
             Value::Image(_) => "image",
             Value::Checkpoint(_) => "checkpoint",
             Value::Artifact(_) => "artifact",
+            Value::Tags(_) => "tags",
         }
     }
 }

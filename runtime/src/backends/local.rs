@@ -71,6 +71,8 @@ struct StreamFile {
 }
 
 impl LocalStore {
+    /// The store of rank `rank`'s streams in the run directory `dir`; what it cannot store
+    /// is counted in `problems`.
     pub fn new(dir: &Path, rank: u32, problems: ProblemLog) -> LocalStore {
         LocalStore {
             dir: dir.to_owned(),

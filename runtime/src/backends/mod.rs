@@ -3,10 +3,8 @@
 //! of their own.
 
 pub mod console;
-#[allow(missing_docs)] // `LocalStore::new`
 pub mod local;
 #[cfg(feature = "mlflow")]
-#[allow(missing_docs)] // errors, settings, sync reports and state: fields and variants
 pub mod mlflow;
 #[cfg(feature = "prov")]
 pub mod prov;

@@ -89,15 +89,20 @@ fn push_float(line: &mut impl std::io::Write, value: f64) {
 /// One metric point read back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
+    /// The step it was logged at.
     pub step: u64,
+    /// The value, NaN and infinities included.
     pub value: f64,
+    /// Wall-clock time of the log call, in seconds since the Unix epoch.
     pub time: f64,
 }
 
 /// A stream read back, with a warning when its last line was torn.
 #[derive(Debug)]
 pub struct Stream<T> {
+    /// Every whole line, in file order.
     pub points: Vec<T>,
+    /// Why the last line was left out (torn by a crash), when it was.
     pub warning: Option<String>,
 }
 

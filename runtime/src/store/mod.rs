@@ -21,7 +21,6 @@
 
 #[doc(hidden)]
 pub mod alloc;
-#[allow(missing_docs)] // the fields of `Point` and `Stream`
 pub mod jsonl;
 pub(crate) mod layout;
 pub mod meta;

@@ -8,29 +8,49 @@ pub enum MlflowError {
     /// `MLFLOW_TRACKING_URI` (or `--tracking-uri`) is not an http(s) URL, or a TLS setting is bad.
     #[error("invalid MLflow setting {setting}: {reason}")]
     Settings {
+        /// The variable or option, e.g. `MLFLOW_TRACKING_URI`.
         setting: &'static str,
+        /// What is wrong with it.
         reason: String,
     },
     /// No connection could be made; nothing was sent.
     #[error("cannot reach the MLflow server at {uri}: {reason}")]
-    Unreachable { uri: String, reason: String },
+    Unreachable {
+        /// The server, without credentials.
+        uri: String,
+        /// Why the connection failed.
+        reason: String,
+    },
     /// A request was sent but no answer came: it may or may not have been applied.
     #[error("the MLflow server at {uri} did not answer: {reason}")]
-    NoAnswer { uri: String, reason: String },
+    NoAnswer {
+        /// The server, without credentials.
+        uri: String,
+        /// What happened to the request.
+        reason: String,
+    },
     /// HTTP 401 or 403: the credentials are missing or wrong.
     #[error("the MLflow server at {uri} refused the credentials (HTTP {status}); {hint}")]
     Unauthorized {
+        /// The server, without credentials.
         uri: String,
+        /// 401 or 403.
         status: u16,
+        /// Which variables to set or check.
         hint: &'static str,
     },
     /// Any other answer that is not a success.
     #[error("the MLflow server at {uri} answered {endpoint} with HTTP {status} {code}: {message}")]
     Server {
+        /// The server, without credentials.
         uri: String,
+        /// The REST endpoint called, e.g. `runs/log-batch`.
         endpoint: String,
+        /// The HTTP status.
         status: u16,
+        /// MLflow's `error_code`, e.g. `INVALID_PARAMETER_VALUE`.
         code: String,
+        /// MLflow's message.
         message: String,
     },
     /// Reading the local run failed.

@@ -17,6 +17,7 @@ pub struct Settings {
     /// `MLFLOW_EXPERIMENT_NAME`: the MLflow experiment of every run; by default the labbook
     /// experiment's name.
     pub experiment_name: Option<String>,
+    /// `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` or `MLFLOW_TRACKING_TOKEN`.
     pub auth: Auth,
     /// `MLFLOW_TRACKING_INSECURE_TLS`: accept any server certificate.
     pub insecure_tls: bool,
@@ -28,12 +29,17 @@ pub struct Settings {
 /// password are both given (it wins), otherwise a bearer token.
 #[derive(Clone, Default)]
 pub enum Auth {
+    /// No credentials.
     #[default]
     None,
+    /// HTTP basic auth.
     Basic {
+        /// `MLFLOW_TRACKING_USERNAME`.
         username: String,
+        /// `MLFLOW_TRACKING_PASSWORD`.
         password: String,
     },
+    /// `Authorization: Bearer <MLFLOW_TRACKING_TOKEN>`.
     Bearer(String),
 }
 

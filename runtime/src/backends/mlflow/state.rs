@@ -16,8 +16,10 @@ pub(crate) const FILE: &str = "mlflow.json";
 pub struct SyncState {
     /// The server, without credentials.
     pub tracking_uri: String,
+    /// The MLflow experiment the run was filed under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment_id: Option<String>,
+    /// The MLflow run this labbook run (rank) is uploaded to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// `<experiment>/<run>/artifacts` on the artifact proxy; absent when the server does
@@ -98,11 +100,14 @@ pub struct InFlight {
 /// A file's size and modification time (ns since the epoch).
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Stamp {
+    /// The file's length in bytes.
     pub len: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch.
     pub modified: u128,
 }
 
 impl SyncState {
+    /// Where a run directory keeps its upload state.
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(layout::METADATA).join(FILE)
     }

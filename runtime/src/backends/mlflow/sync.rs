@@ -16,15 +16,18 @@ use crate::store::read::State;
 /// What `sync` did, run by run.
 #[derive(Debug)]
 pub struct SyncReport {
+    /// Each run found, in the order they were uploaded.
     pub runs: Vec<RunSync>,
 }
 
 /// One run's upload.
 #[derive(Debug)]
 pub struct RunSync {
+    /// The run directory.
     pub dir: PathBuf,
     /// `experiment/id`, or the directory when it is not a readable run.
     pub label: String,
+    /// What happened.
     pub outcome: SyncOutcome,
 }
 
@@ -35,10 +38,15 @@ pub enum SyncOutcome {
     /// The server now holds the whole run; `points`, `params` and `files` were sent now
     /// (all zero when it held everything already).
     Synced {
+        /// The MLflow run id.
         run_id: String,
+        /// The MLflow status the run was left in (`FINISHED`, `FAILED`, `KILLED`, `RUNNING`).
         status: String,
+        /// Metric points sent now.
         points: u64,
+        /// Params sent now.
         params: u64,
+        /// Files sent now.
         files: u64,
         /// Keys MLflow will never accept, with the reason: not uploaded.
         rejected: Vec<(String, String)>,
