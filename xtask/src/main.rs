@@ -17,9 +17,10 @@ const USAGE: &str = "usage: cargo xtask <test|lint|venv|bench-compare>
          (installs Debian's Open MPI and libclang with apt-get when missing)
   lint   cargo fmt --check and clippy with warnings denied
   venv   create the pinned Python environment of the verifiers and print its python
-  bench-compare [overhead]
+  bench-compare [overhead|training]
          labbook and the Python peers on the same workloads, in one run: bench/RESULTS.md;
-         `overhead` measures only the paired training-loop overhead rows (no Python)";
+         `overhead` measures only the paired training-loop overhead rows (no Python);
+         `training` only the MNIST example's training speed as shipped";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);

@@ -7,6 +7,7 @@
 mod overhead;
 mod report;
 mod server;
+mod training;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,8 +34,16 @@ const PEERS: [&str; 9] = [
 
 pub fn compare() -> Result<(), String> {
     let root = workspace_root();
-    if std::env::args().nth(2).as_deref() == Some("overhead") {
-        return overhead_only(&root);
+    match std::env::args().nth(2).as_deref() {
+        Some("overhead") => {
+            let section = report::overhead_section(&overhead::measure(&root)?);
+            return write_section(&root, report::OVERHEAD_HEADING, &section);
+        }
+        Some("training") => {
+            let section = report::training_section(&training::measure(&root)?);
+            return write_section(&root, report::TRAINING_HEADING, &section);
+        }
+        _ => {}
     }
     let python = python::ensure(&python::BENCH)?;
     let scratch =
@@ -75,25 +84,33 @@ pub fn compare() -> Result<(), String> {
     Ok(())
 }
 
-/// Measures the training overhead and replaces its section of `bench/RESULTS.md` (the
-/// section runs to the end of the file), leaving the other figures as they are.
-fn overhead_only(root: &Path) -> Result<(), String> {
-    let overhead = overhead::measure(root)?;
+/// Replaces the section of `bench/RESULTS.md` that starts with `heading` (up to the next
+/// `## ` heading), or adds it at the end, leaving the other figures as they are.
+fn write_section(root: &Path, heading: &str, section: &str) -> Result<(), String> {
     let path = root.join("bench/RESULTS.md");
     let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let kept = match old.find(report::OVERHEAD_HEADING) {
-        Some(at) => &old[..at],
-        None if old.is_empty() => "",
-        None => &old,
+    let (before, after) = match old.find(heading) {
+        Some(at) => {
+            let rest = &old[at + heading.len()..];
+            let end = rest
+                .find("\n## ")
+                .map_or(old.len(), |i| at + heading.len() + i + 1);
+            (&old[..at], &old[end..])
+        }
+        None => (old.as_str(), ""),
     };
-    let mut markdown = kept.to_owned();
+    let mut markdown = before.to_owned();
     if !markdown.is_empty() && !markdown.ends_with("\n\n") {
         markdown.push('\n');
     }
-    markdown.push_str(&report::overhead_section(&overhead));
+    markdown.push_str(section);
+    if !after.is_empty() {
+        markdown.push('\n');
+        markdown.push_str(after);
+    }
     std::fs::create_dir_all(root.join("bench")).map_err(|e| e.to_string())?;
     std::fs::write(&path, markdown).map_err(|e| e.to_string())?;
-    eprintln!("xtask: wrote the overhead section of {}", path.display());
+    eprintln!("xtask: wrote the section {heading:?} of {}", path.display());
     Ok(())
 }
 

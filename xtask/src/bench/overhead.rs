@@ -32,7 +32,6 @@ pub fn measure(root: &Path) -> Result<Overhead, String> {
         .iter()
         .map(|(_, features)| build(root, features))
         .collect::<Result<Vec<_>, _>>()?;
-    let data = std::env::var("LABBOOK_BENCH_MNIST").ok();
     let runs = std::env::temp_dir().join(format!("labbook-overhead-{}", std::process::id()));
     let mut rates: Overhead = VARIANTS
         .iter()
@@ -46,17 +45,23 @@ pub fn measure(root: &Path) -> Result<Overhead, String> {
                 .args(["--epochs", "1", "--seed", "0"])
                 .env("LABBOOK_DIR", &runs)
                 .env("LABBOOK_PROGRESS", "off");
-            match &data {
-                Some(dir) => command.args(["--data-dir", dir]),
-                None => command
-                    .env("MNIST_MIRROR", "http://127.0.0.1:1")
-                    .args(["--data-dir", "/nonexistent"]),
-            };
+            data_args(&mut command);
             rates[variant].1[round] = steps_per_second(&capture(&mut command)?)?;
         }
     }
     let _ = std::fs::remove_dir_all(runs);
     Ok(rates)
+}
+
+/// Real MNIST from `LABBOOK_BENCH_MNIST`, else the example's generated stand-in (same
+/// sizes, so the same steps; no download is tried).
+pub fn data_args(command: &mut Command) {
+    match std::env::var("LABBOOK_BENCH_MNIST") {
+        Ok(dir) => command.args(["--data-dir", &dir]),
+        Err(_) => command
+            .env("MNIST_MIRROR", "http://127.0.0.1:1")
+            .args(["--data-dir", "/nonexistent"]),
+    };
 }
 
 /// The order of the builds in `round`: forwards, then backwards.
@@ -78,7 +83,7 @@ pub fn step_time_ratios(rates: &[f64], off: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn build(root: &Path, features: &str) -> Result<PathBuf, String> {
+pub fn build(root: &Path, features: &str) -> Result<PathBuf, String> {
     let mut command = Command::new(cargo());
     command.current_dir(root).args([
         "build",

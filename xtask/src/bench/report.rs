@@ -5,6 +5,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::overhead::{step_time_ratios, Overhead};
+use super::training::Training;
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -218,7 +219,36 @@ pub fn markdown(
     out
 }
 
-/// Where the overhead section of `bench/RESULTS.md` starts; it runs to the end of the file.
+/// Where the training-speed section of `bench/RESULTS.md` starts.
+pub const TRAINING_HEADING: &str = "## Training speed";
+
+/// The training table: per setting, the median wall time, steps per second and accuracy of
+/// the example's default training, with the machine and its load.
+pub fn training_section((machine, settings): &Training) -> String {
+    let rounds = settings.first().map_or(0, |(_, r)| r.len());
+    let data = settings
+        .first()
+        .and_then(|(_, runs)| runs.first())
+        .map_or("unknown", |r| r.data.as_str());
+    let mut out = format!(
+        "{TRAINING_HEADING}: the MNIST example as shipped (5 epochs, seed 0, {data} data)\n\n`cargo xtask bench-compare training` on {} ({} cores, 1-minute load {} before the first run); {rounds} runs of each setting, alternating. Wall time is the whole process: start, data, training, evaluation, checkpoints, exit.\n\n| setting | wall time (median) | range | steps/s (median) | test accuracy |\n|---|---:|---|---:|---:|\n",
+        machine.cpu, machine.cores, machine.load
+    );
+    for (label, runs) in settings {
+        let wall: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+        let (lo, hi) = range(&wall);
+        let steps = median(runs.iter().map(|r| r.steps_per_s).collect());
+        let accuracy = median(runs.iter().map(|r| r.accuracy).collect());
+        let _ = writeln!(
+            out,
+            "| {label} | {:.1} s | {lo:.1}–{hi:.1} s | {steps:.0} | {accuracy:.2} % |",
+            median(wall.clone())
+        );
+    }
+    out
+}
+
+/// Where the overhead section of `bench/RESULTS.md` starts.
 pub const OVERHEAD_HEADING: &str = "## Training overhead";
 
 /// The overhead table: per build, its steps per second, and its step time against `off`
