@@ -31,6 +31,10 @@ pub enum Error {
         /// Why it cannot be recorded.
         reason: String,
     },
+    /// A tag or group a run cannot take (`run().tag(…)`, `labbook tag`): why, in one
+    /// sentence.
+    #[error("cannot tag the run: {0}")]
+    InvalidTag(String),
     /// Reading or writing the run store failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

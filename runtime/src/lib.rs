@@ -85,7 +85,7 @@ pub use crate::problems::{Problem, Problems};
 pub use crate::record::{Record, Value};
 pub use crate::run::{run, Entered, Run};
 pub use crate::settings::Settings;
-pub use crate::store::meta::{Git, Info, RankInfo, Status};
+pub use crate::store::meta::{Git, Info, RankInfo, RunTags, Status};
 
 /// Everything a training file needs: `use labbook::prelude::*;`.
 pub mod prelude {

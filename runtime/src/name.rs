@@ -47,6 +47,11 @@ impl Name {
 #[path = "../../macros/src/name.rs"]
 mod rules;
 
+/// Why `name` cannot be used (a stream name, a run's group), opening with `what`.
+pub(crate) fn problem(name: &str, what: &str) -> Option<String> {
+    rules::problem(name, what)
+}
+
 /// Why `name` cannot be used as a stream name.
 pub fn check(name: &str) -> Result<(), Error> {
     match rules::problem(name, "the name") {

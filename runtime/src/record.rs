@@ -1,6 +1,5 @@
 //! What a log site hands to the writer thread.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,7 +8,7 @@ use crate::histogram::Summary;
 use crate::image::Image;
 
 use crate::name::Name;
-use crate::store::meta::Info;
+use crate::store::meta::RunTags;
 
 /// One logged point.
 #[derive(Clone, Debug)]
@@ -45,39 +44,6 @@ pub enum Value {
     /// The run's tags, group and notes after `run().tag(…)` or `run().note(…)` changed them
     /// (already in `info.json`): backends that can, update the run they keep.
     Tags(Arc<RunTags>),
-}
-
-/// A run's tags, group and notes, as `info.json` has them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RunTags {
-    /// `key` → `value` (`""` for a bare tag such as `baseline`).
-    pub tags: BTreeMap<String, String>,
-    /// The group the run belongs to.
-    pub group: Option<String>,
-    /// Free text about the run.
-    pub notes: Option<String>,
-}
-
-impl RunTags {
-    /// The tags, group and notes of `info`.
-    pub fn of(info: &Info) -> RunTags {
-        RunTags {
-            tags: info.tags.clone(),
-            group: info.group.clone(),
-            notes: info.notes.clone(),
-        }
-    }
-
-    /// Each tag as one string: `key=value`, or `key` alone for a bare tag.
-    pub fn joined(&self) -> impl Iterator<Item = String> + '_ {
-        self.tags.iter().map(|(key, value)| {
-            if value.is_empty() {
-                key.clone()
-            } else {
-                format!("{key}={value}")
-            }
-        })
-    }
 }
 
 impl Value {

@@ -352,8 +352,9 @@ impl Backend for LocalStore {
                     self.params_changed = true;
                 }
                 Value::Image(image) => self.write_image(record, image.png()),
-                // Written into the run directory on the training thread already.
-                Value::Checkpoint(_) | Value::Artifact(_) => {}
+                // Written into the run directory on the training thread already (tags: in
+                // `info.json`, by the run).
+                Value::Checkpoint(_) | Value::Artifact(_) | Value::Tags(_) => {}
             }
         }
         self.scalars = scalars;

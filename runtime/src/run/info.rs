@@ -71,6 +71,12 @@ impl Info {
             self.start_time = before.start_time;
             self.start_unix = before.start_unix;
             self.resumes = before.resumes;
+            // Tags given since (`run().tag`, `labbook tag`) stay; this start's win.
+            for (key, value) in before.tags {
+                self.tags.entry(key).or_insert(value);
+            }
+            self.group = self.group.take().or(before.group);
+            self.notes = self.notes.take().or(before.notes);
         }
         self.resumes += 1;
         self.resumed_from_step = Some(step);

@@ -5,6 +5,7 @@ mod active;
 mod experiment;
 mod info;
 mod interrupt;
+mod tags;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,6 +135,7 @@ impl RunState {
         // The run directory and `info.json` are final before any wait on the network.
         self.writer.finish(end.clone());
         let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        tags::adopt_edits(&self.dir, &mut info);
         info.end(status, error, end.time);
         info.queue_blocked_s = self.writer.blocked().as_secs_f64();
         info.problems = self.problems.snapshot();

@@ -208,6 +208,107 @@ impl Info {
     }
 }
 
+/// A run's tags, group and notes, as `info.json` has them: set by `#[experiment(tags, group)]`,
+/// `LABBOOK_TAGS` / `LABBOOK_GROUP` / `LABBOOK_NOTES`, `run().tag(…)` / `run().note(…)`,
+/// and `labbook tag` / `labbook note` ([`RunDir::edit_tags`](crate::store::read::RunDir::edit_tags)).
+///
+/// ```
+/// use labbook::RunTags;
+///
+/// let mut tags = RunTags::default();
+/// tags.add("baseline")?;
+/// tags.add("optimizer=adam")?;
+/// tags.tag("lr", "0.1")?;
+/// assert_eq!(tags.joined().collect::<Vec<_>>(), ["baseline", "lr=0.1", "optimizer=adam"]);
+/// assert!(tags.add("a,b").is_err());
+/// tags.set_group(Some("lr-sweep"))?;
+/// # Ok::<(), labbook::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunTags {
+    /// `key` → `value` (`""` for a bare tag such as `baseline`).
+    pub tags: BTreeMap<String, String>,
+    /// The group the run belongs to.
+    pub group: Option<String>,
+    /// Free text about the run.
+    pub notes: Option<String>,
+}
+
+impl RunTags {
+    /// The tags, group and notes of `info`.
+    pub fn of(info: &Info) -> RunTags {
+        RunTags {
+            tags: info.tags.clone(),
+            group: info.group.clone(),
+            notes: info.notes.clone(),
+        }
+    }
+
+    /// Each tag as one string: `key=value`, or `key` alone for a bare tag.
+    pub fn joined(&self) -> impl Iterator<Item = String> + '_ {
+        self.tags.iter().map(|(key, value)| {
+            if value.is_empty() {
+                key.clone()
+            } else {
+                format!("{key}={value}")
+            }
+        })
+    }
+
+    /// Adds a tag written `key` or `key=value`, replacing the value of the same key.
+    pub fn add(&mut self, tag: &str) -> crate::error::Result<()> {
+        let (key, value) = crate::options::split_tag(tag);
+        self.tag(key, value)
+    }
+
+    /// Tags `key` = `value` (`""`: a bare tag), replacing the value of the same key; an error
+    /// that says why for a tag no backend could take.
+    pub fn tag(&mut self, key: &str, value: &str) -> crate::error::Result<()> {
+        let key = key.trim();
+        if let Some(reason) = tag_problem(key, value) {
+            return Err(crate::error::Error::InvalidTag(reason));
+        }
+        self.tags.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    /// Puts the run in `group` (or in none), checked by the rules of names (`lr-sweep`,
+    /// `sweeps/lr`).
+    pub fn set_group(&mut self, group: Option<&str>) -> crate::error::Result<()> {
+        let group = group.map(str::trim).filter(|g| !g.is_empty());
+        if let Some(reason) = group.and_then(|g| crate::name::problem(g, "the group")) {
+            return Err(crate::error::Error::InvalidTag(format!(
+                "{reason}; write a group like `lr-sweep`"
+            )));
+        }
+        self.group = group.map(str::to_owned);
+        Ok(())
+    }
+
+    /// Sets the notes; empty text removes them.
+    pub fn set_notes(&mut self, text: &str) {
+        let text = text.trim();
+        self.notes = (!text.is_empty()).then(|| text.to_owned());
+    }
+
+    /// Writes these tags, group and notes into `info`.
+    pub fn apply(&self, info: &mut Info) {
+        info.tags = self.tags.clone();
+        info.group = self.group.clone();
+        info.notes = self.notes.clone();
+    }
+}
+
+/// Why `key` = `value` cannot be a tag, or `None` when it can.
+pub(crate) fn tag_problem(key: &str, value: &str) -> Option<String> {
+    if key.contains('=') {
+        return Some(format!(
+            "the tag key `{key}` holds `=`; give the key and the value apart"
+        ));
+    }
+    crate::options::tag_problem(&format!("{key}={value}"))
+}
+
 /// `unix` seconds as RFC 3339 with milliseconds, UTC.
 pub(crate) fn rfc3339(unix: f64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));

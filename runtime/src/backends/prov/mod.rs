@@ -81,6 +81,11 @@ impl Backend for Prov {
                     self.artifacts.push(entry);
                     continue;
                 }
+                // Attributes of the run activity, written at the end.
+                Logged::Tags(tags) => {
+                    tags.apply(&mut self.info);
+                    continue;
+                }
             };
             let stream = self
                 .streams

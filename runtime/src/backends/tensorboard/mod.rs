@@ -186,7 +186,7 @@ impl Backend for TensorBoard {
                     self.param(name, value);
                     continue;
                 }
-                Value::Checkpoint(_) | Value::Artifact(_) => continue,
+                Value::Checkpoint(_) | Value::Artifact(_) | Value::Tags(_) => continue,
             };
             let value = SummaryValue {
                 tag: name.to_string(),

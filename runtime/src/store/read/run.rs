@@ -12,7 +12,7 @@ use super::streams::{self, RunFile, StreamFile, StreamKind};
 use crate::error::{Error, Result};
 use crate::store::jsonl::Point;
 use crate::store::layout;
-use crate::store::meta::{Info, RankInfo, Status};
+use crate::store::meta::{Info, RankInfo, RunTags, Status};
 
 /// One run directory, found in a [`Store`](super::Store) or named by its path.
 ///
@@ -142,6 +142,61 @@ impl RunDir {
             line: e.line(),
             reason: e.to_string(),
         })
+    }
+
+    /// Changes the run's tags, group and notes (what `labbook tag` and `labbook note` do) and
+    /// leaves every other field of `metadata/info.json` as it is. The file is replaced
+    /// whole (written beside it, fsynced, renamed), so a reader sees the old one or the new
+    /// one; a run still going takes the change before it next writes the file. Returns the
+    /// tags, group and notes now in the file; an error from `change` leaves it untouched.
+    ///
+    /// ```
+    /// # use labbook::prelude::*;
+    /// # use labbook::store::read::Store;
+    /// # #[experiment(name = "retag")]
+    /// # fn retag() {}
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::env::set_var("LABBOOK_DIR", dir.path());
+    /// # std::env::set_var("LABBOOK_CONSOLE", "off");
+    /// # retag();
+    /// let run = Store::from_env()?.run("retag", 1)?;
+    /// run.edit_tags(|tags| {
+    ///     tags.add("reviewed")?;
+    ///     tags.tags.remove("draft");
+    ///     tags.set_notes("the best of the sweep");
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(run.info()?.notes.as_deref(), Some("the best of the sweep"));
+    /// # Ok::<(), labbook::Error>(())
+    /// ```
+    pub fn edit_tags(&self, change: impl FnOnce(&mut RunTags) -> Result<()>) -> Result<RunTags> {
+        let path = layout::info_file(&self.path);
+        let text = fs::read_to_string(&path).map_err(|source| Error::NotARun {
+            path: self.path.clone(),
+            source,
+        })?;
+        let corrupt = |e: serde_json::Error| Error::Corrupt {
+            path: path.clone(),
+            line: e.line(),
+            reason: e.to_string(),
+        };
+        let mut tags = RunTags::of(&serde_json::from_str::<Info>(&text).map_err(corrupt)?);
+        change(&mut tags)?;
+        let mut json: serde_json::Map<String, Value> =
+            serde_json::from_str(&text).map_err(corrupt)?;
+        let mut fields = serde_json::to_value(&tags.tags).map_err(corrupt)?;
+        for (key, value) in [
+            ("tags", (!tags.tags.is_empty()).then(|| fields.take())),
+            ("group", tags.group.clone().map(Value::from)),
+            ("notes", tags.notes.clone().map(Value::from)),
+        ] {
+            match value {
+                Some(value) => json.insert(key.to_owned(), value),
+                None => json.remove(key),
+            };
+        }
+        layout::write_json(&path, &json)?;
+        Ok(tags)
     }
 
     /// Where the run is: its status, or [`State::Crashed`] for a run that says it is running
