@@ -58,6 +58,8 @@ pub mod redact;
 mod run;
 mod settings;
 pub mod store;
+#[doc(hidden)]
+pub mod system;
 #[cfg(feature = "dfdx")]
 pub mod tensor;
 mod writer;

@@ -44,6 +44,9 @@ pub enum Value {
     /// The run's tags, group and notes after `run().tag(…)` or `run().note(…)` changed them
     /// (already in `info.json`): backends that can, update the run they keep.
     Tags(Arc<RunTags>),
+    /// A system metric from the run's sampler (`system/<name>.jsonl`); its step is whole
+    /// seconds since the run started.
+    System(f64),
 }
 
 impl Value {
@@ -58,6 +61,7 @@ impl Value {
             Value::Checkpoint(_) => "checkpoint",
             Value::Artifact(_) => "artifact",
             Value::Tags(_) => "tags",
+            Value::System(_) => "system",
         }
     }
 }

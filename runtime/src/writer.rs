@@ -130,6 +130,19 @@ impl Writer {
         }
     }
 
+    /// Hands a record to the writer thread unless the queue is full or the writer is gone;
+    /// gives it back then. Never waits: for records that may be dropped (system samples).
+    pub fn try_push(&self, record: Record) -> Result<(), Record> {
+        if !self.alive() {
+            return Err(record);
+        }
+        match self.shared.queue.push(Message::Record(record)) {
+            Ok(()) => Ok(()),
+            Err(Message::Record(record)) => Err(record),
+            Err(_) => unreachable!("a record was pushed"),
+        }
+    }
+
     #[cold]
     fn push_slow(&self, message: Message) {
         let start = Instant::now();

@@ -37,6 +37,8 @@ pub struct LocalStore {
     streams: Vec<StreamFile>,
     /// Where each name's stream is in `streams`.
     index: HashMap<Name, usize>,
+    /// Where each system metric's stream (`system/`) is in `streams`.
+    system: HashMap<Name, usize>,
     /// The stream of the last record: most records go where the one before went, and
     /// comparing a name is cheaper than hashing it.
     last: Option<(Name, usize)>,
@@ -79,6 +81,7 @@ impl LocalStore {
             rank,
             streams: Vec::new(),
             index: HashMap::new(),
+            system: HashMap::new(),
             last: None,
             scalars: jsonl::ScalarLines::default(),
             folded: HashMap::new(),
@@ -99,6 +102,24 @@ impl LocalStore {
                 at
             }
         };
+        self.pending(at)
+    }
+
+    /// The stream of system metric `name` (`system/<name>.jsonl`), or `None` when refused.
+    fn system_stream(&mut self, name: &Name) -> Option<&mut Vec<u8>> {
+        let at = match self.system.get(name) {
+            Some(&at) => at,
+            None => {
+                let at = self.open(name, layout::SYSTEM);
+                self.system.insert(name.clone(), at);
+                at
+            }
+        };
+        self.pending(at)
+    }
+
+    /// The lines waiting for stream `at`, or `None` when its records are refused (counted).
+    fn pending(&mut self, at: usize) -> Option<&mut Vec<u8>> {
         let stream = &mut self.streams[at];
         if let Some(why) = &stream.refused {
             self.problems.stream(&stream.relative, 1, why);
@@ -112,6 +133,13 @@ impl LocalStore {
         if let Some(&at) = self.index.get(name) {
             return at;
         }
+        let at = self.open(name, folder);
+        self.index.insert(name.clone(), at);
+        at
+    }
+
+    /// Adds the stream of `name` in `folder` (in memory; its file is made on first write).
+    fn open(&mut self, name: &Name, folder: &str) -> usize {
         let path = layout::stream_file(&self.dir, folder, name, self.rank);
         let relative = layout::relative(&self.dir, &path);
         let refused = match self.folded.get(&relative.to_lowercase()) {
@@ -136,9 +164,7 @@ impl LocalStore {
             refused,
         };
         self.streams.push(stream);
-        let at = self.streams.len() - 1;
-        self.index.insert(name.clone(), at);
-        at
+        self.streams.len() - 1
     }
 
     fn write_image(&self, record: &Record, png: &[u8]) {
@@ -352,6 +378,11 @@ impl Backend for LocalStore {
                     self.params_changed = true;
                 }
                 Value::Image(image) => self.write_image(record, image.png()),
+                Value::System(value) => {
+                    if let Some(lines) = self.system_stream(&record.name) {
+                        scalars.push(lines, record.step, *value, record.time);
+                    }
+                }
                 // Written into the run directory on the training thread already (tags: in
                 // `info.json`, by the run).
                 Value::Checkpoint(_) | Value::Artifact(_) | Value::Tags(_) => {}

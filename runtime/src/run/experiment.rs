@@ -167,7 +167,10 @@ impl Experiment {
             ended: Default::default(),
             saved: Default::default(),
             info: Mutex::new(info),
+            system: Mutex::new(None),
         });
+        *state.system.lock().unwrap_or_else(|e| e.into_inner()) =
+            super::sampling::start(&state, spec.system);
         active::enter(&state);
         super::interrupt::install();
         Ok(Experiment { state })

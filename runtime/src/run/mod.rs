@@ -5,6 +5,7 @@ mod active;
 mod experiment;
 mod info;
 mod interrupt;
+mod sampling;
 mod tags;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,8 @@ pub struct RunState {
     info: Mutex<Info>,
     /// What could not be stored or sent, shared with the writer and the backends.
     problems: ProblemLog,
+    /// The system-metrics sampler, while it runs.
+    system: Mutex<Option<crate::system::Sampler>>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -132,6 +135,11 @@ impl RunState {
             error: error.clone(),
             time: now(),
         };
+        // The sampler's last sample is queued before the writer drains.
+        let sampler = self.system.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(sampler) = sampler {
+            sampler.stop();
+        }
         // The run directory and `info.json` are final before any wait on the network.
         self.writer.finish(end.clone());
         let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());

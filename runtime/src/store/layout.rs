@@ -12,6 +12,8 @@
 //!     histograms/<name>.jsonl  one summary a line: {"step":…,"value":{min,max,…,buckets},"time":…}
 //!     checkpoints/<name>/      per checkpoint site: step-<step>.<ext> + step-<step>.meta.json
 //!                              sidecars, last.<ext> (`.rank<r>` before the extension on rank r)
+//!     system/<name>.jsonl      the sampler's CPU, memory, disk, network (and GPU) points:
+//!                              {"step":<seconds since the start>,"value":…,"time":…}
 //!     artifacts/  logs/
 //! ```
 //!
@@ -30,7 +32,10 @@ pub const METADATA: &str = "metadata";
 pub const METRICS: &str = "metrics";
 pub const TEXT: &str = "text";
 pub const HISTOGRAMS: &str = "histograms";
-/// The folders that hold JSON-lines streams.
+/// The system metrics the run's sampler records (their steps are seconds, not training steps).
+pub const SYSTEM: &str = "system";
+/// The folders that hold JSON-lines streams of training steps, which a resumed run rolls
+/// back to its checkpoint. [`SYSTEM`] is not one: its points are of wall-clock time.
 pub const STREAM_FOLDERS: [&str; 3] = [METRICS, TEXT, HISTOGRAMS];
 pub const ARTIFACTS: &str = "artifacts";
 pub const LOGS: &str = "logs";

@@ -168,12 +168,15 @@ impl LocalRun {
     }
 }
 
-/// Every metric stream file of every rank in the run directory `dir`, by relative path.
+/// Every metric stream file of every rank in the run directory `dir`, by relative path, and
+/// the system metrics under `system/<name>` as MLflow's own system metrics are named.
 pub(crate) fn streams(dir: &Path) -> Vec<StreamFile> {
     // The key is the file name as it is (`loss.rank01` stays `loss.rank01`).
-    let mut files: Vec<StreamFile> = RunDir::at(dir)
+    let run = RunDir::at(dir);
+    let mut files: Vec<StreamFile> = run
         .metrics()
         .into_iter()
+        .chain(run.system())
         .filter_map(|stream| {
             let parts: Vec<_> = stream
                 .path()
@@ -183,10 +186,8 @@ pub(crate) fn streams(dir: &Path) -> Vec<StreamFile> {
                 .map(|c| c.to_string_lossy())
                 .collect();
             let relative = parts.join("/");
-            let key = relative
-                .strip_prefix("metrics/")?
-                .strip_suffix(".jsonl")?
-                .to_owned();
+            let key = relative.strip_suffix(".jsonl")?;
+            let key = key.strip_prefix("metrics/").unwrap_or(key).to_owned();
             Some(StreamFile {
                 relative,
                 key,

@@ -81,6 +81,8 @@ impl Backend for Prov {
                     self.artifacts.push(entry);
                     continue;
                 }
+                // The machine's load, not an output of the run's activity.
+                Logged::System(_) => continue,
                 // Attributes of the run activity, written at the end.
                 Logged::Tags(tags) => {
                     tags.apply(&mut self.info);

@@ -37,6 +37,7 @@ use crate::histogram;
 use crate::image::Image;
 use crate::name::Name;
 use crate::record::{now, Record, Value};
+use crate::store::layout;
 
 /// Where `rank` writes its event files in the run directory `run`.
 pub fn event_dir(run: &Path, rank: u32) -> PathBuf {
@@ -184,6 +185,16 @@ impl Backend for TensorBoard {
                 Value::Image(image) => (Kind::Image(image_summary(image)), None),
                 Value::Param(value) => {
                     self.param(name, value);
+                    continue;
+                }
+                // `system/<name>`, TensorBoard's own section for them; no hparams column.
+                Value::System(value) => {
+                    let value = SummaryValue {
+                        tag: format!("{}/{name}", layout::SYSTEM),
+                        kind: Some(Kind::SimpleValue(*value as f32)),
+                        metadata: None,
+                    };
+                    self.summary(record.time, record.step, value)?;
                     continue;
                 }
                 Value::Checkpoint(_) | Value::Artifact(_) | Value::Tags(_) => continue,

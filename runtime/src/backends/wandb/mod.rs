@@ -27,6 +27,7 @@ mod files;
 mod history;
 mod log;
 mod proto;
+mod stats;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -62,6 +63,8 @@ struct Wandb {
     problems: ProblemLog,
     /// Whether a lost record was already reported in the run's log.
     warned: bool,
+    /// The system sample being gathered into one `stats` record.
+    stats: stats::Stats,
 }
 
 impl std::fmt::Debug for Wandb {
@@ -119,6 +122,7 @@ impl Wandb {
             buffer: Vec::with_capacity(4096),
             problems: run.problems.clone(),
             warned: false,
+            stats: stats::Stats::default(),
         })
     }
 
@@ -311,6 +315,14 @@ impl Wandb {
         self.problems.backend("wandb", records, error);
     }
 
+    /// Writes one system sample; when that fails, its points are counted as lost.
+    fn emit_stats(&mut self, record: proto::StatsRecord) {
+        let points = record.item.len() as u64;
+        if let Err(e) = self.emit(Kind::Stats(record)) {
+            self.lost(points, format_args!("a system sample is not in the W&B run: {e}"));
+        }
+    }
+
     /// The `value_json` of a text, histogram or image; `None` for a metric.
     fn json(&mut self, record: &Record) -> Result<Option<String>, BackendError> {
         Ok(match &record.value {
@@ -347,6 +359,12 @@ impl Backend for Wandb {
                     continue;
                 }
                 Value::Checkpoint(_) | Value::Artifact(_) => continue,
+                Value::System(value) => {
+                    if let Some(done) = self.stats.add(name, record.time, *value) {
+                        self.emit_stats(done);
+                    }
+                    continue;
+                }
                 _ => {}
             }
             if !self.row.takes(name, record.step) {
@@ -371,6 +389,9 @@ impl Backend for Wandb {
                 (None, Value::Scalar(v)) => history::write_number(out, *v),
                 (None, _) => out.push_str("null"),
             }
+        }
+        if let Some(done) = self.stats.take() {
+            self.emit_stats(done);
         }
         Ok(())
     }

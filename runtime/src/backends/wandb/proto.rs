@@ -10,7 +10,7 @@ pub struct Record {
     /// Counts 1, 2, 3, … in file order.
     #[prost(int64, tag = "1")]
     pub num: i64,
-    #[prost(oneof = "Kind", tags = "2, 3, 5, 12, 13, 6, 17, 18, 21, 26")]
+    #[prost(oneof = "Kind", tags = "2, 3, 5, 12, 13, 6, 17, 18, 21, 26, 7")]
     pub kind: Option<Kind>,
 }
 
@@ -24,6 +24,8 @@ pub enum Kind {
     Config(ConfigRecord),
     #[prost(message, tag = "6")]
     Files(FilesRecord),
+    #[prost(message, tag = "7")]
+    Stats(StatsRecord),
     #[prost(message, tag = "12")]
     Metric(MetricRecord),
     #[prost(message, tag = "13")]
@@ -211,6 +213,18 @@ pub struct EnvironmentRecord {
     pub executable: String,
     #[prost(uint32, tag = "17")]
     pub cpu_count_logical: u32,
+}
+
+/// Samples of the machine, shown under "System" in W&B's UI; `stats_type` 0 is SYSTEM.
+/// Its items share [`Item`]'s layout (key=1, value_json=16).
+#[derive(Clone, PartialEq, Message)]
+pub struct StatsRecord {
+    #[prost(int32, tag = "1")]
+    pub stats_type: i32,
+    #[prost(message, optional, tag = "2")]
+    pub timestamp: Option<Timestamp>,
+    #[prost(message, repeated, tag = "3")]
+    pub item: Vec<Item>,
 }
 
 /// `google.protobuf.Timestamp`.

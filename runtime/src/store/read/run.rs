@@ -258,6 +258,12 @@ impl RunDir {
         streams::list(&self.path, StreamKind::Histogram)
     }
 
+    /// The system-metric streams of every rank (`system/`), sorted by [`StreamFile::key`]:
+    /// `cpu_utilization_percentage`, `process_memory_rss_megabytes.rank1`, …
+    pub fn system(&self) -> Vec<StreamFile> {
+        streams::list(&self.path, StreamKind::System)
+    }
+
     /// The streams of one kind; [`RunDir::metrics`] and its neighbours by a value.
     pub fn streams(&self, kind: StreamKind) -> Vec<StreamFile> {
         streams::list(&self.path, kind)

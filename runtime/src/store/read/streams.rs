@@ -20,6 +20,9 @@ pub enum StreamKind {
     Text,
     /// Histogram summaries (`histograms/`): read with [`StreamFile::histograms`].
     Histogram,
+    /// System metrics from the run's sampler (`system/`), whose steps are seconds since the
+    /// run started: read with [`StreamFile::scalars`].
+    System,
 }
 
 impl StreamKind {
@@ -29,6 +32,7 @@ impl StreamKind {
             StreamKind::Metric => layout::METRICS,
             StreamKind::Text => layout::TEXT,
             StreamKind::Histogram => layout::HISTOGRAMS,
+            StreamKind::System => layout::SYSTEM,
         }
     }
 }

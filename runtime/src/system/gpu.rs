@@ -1,0 +1,118 @@
+//! GPU metrics through NVIDIA's `libnvidia-ml`, loaded at run time (the `nvml` feature).
+//!
+//! Only the GPUs the process sees are read: those `CUDA_VISIBLE_DEVICES` names (indices or
+//! `GPU-…`/`MIG-…` UUIDs, up to the first it cannot find, as CUDA reads it), or every GPU
+//! when it is not set. `gpu_<i>_…` counts them as CUDA does: `CUDA_VISIBLE_DEVICES=2,3`
+//! makes GPU 2 `gpu_0`.
+
+use nvml_wrapper::enum_wrappers::device::TemperatureSensor;
+use nvml_wrapper::Nvml;
+
+use crate::name::Name;
+
+const MEGABYTE: f64 = 1e6;
+
+/// The metrics of one GPU, named `gpu_<i>_<suffix>`.
+const SUFFIXES: [&str; 6] = [
+    "utilization_percentage",
+    "memory_usage_megabytes",
+    "memory_total_megabytes",
+    "memory_usage_percentage",
+    "temperature_celsius",
+    "power_usage_watts",
+];
+
+/// The visible GPUs, by NVML index, with their metric names.
+pub(super) struct Gpus {
+    nvml: Nvml,
+    devices: Vec<(u32, [Name; SUFFIXES.len()])>,
+}
+
+impl std::fmt::Debug for Gpus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpus")
+            .field("devices", &self.devices.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gpus {
+    /// The GPUs to read, or `None` (said in one info line) without a driver or a GPU.
+    pub fn open() -> Option<Gpus> {
+        let nvml = match Nvml::init() {
+            Ok(nvml) => nvml,
+            Err(e) => {
+                tracing::info!("labbook records no GPU metrics: NVML is not available ({e})");
+                return None;
+            }
+        };
+        let indices = visible(&nvml);
+        if indices.is_empty() {
+            tracing::info!("labbook records no GPU metrics: this process sees no NVIDIA GPU");
+            return None;
+        }
+        let devices = indices
+            .into_iter()
+            .enumerate()
+            .filter_map(|(ordinal, index)| {
+                let names = SUFFIXES.map(|suffix| Name::new(&format!("gpu_{ordinal}_{suffix}")));
+                let names: Vec<Name> = names.into_iter().collect::<Result<_, _>>().ok()?;
+                Some((index, names.try_into().ok()?))
+            })
+            .collect();
+        Some(Gpus { nvml, devices })
+    }
+
+    /// Reads every visible GPU into `out`; a value the GPU does not report is left out.
+    pub fn sample(&self, out: &mut Vec<(Name, f64)>) {
+        for (index, names) in &self.devices {
+            let Ok(device) = self.nvml.device_by_index(*index) else {
+                continue;
+            };
+            let memory = device.memory_info().ok();
+            let values = [
+                device.utilization_rates().ok().map(|u| f64::from(u.gpu)),
+                memory.as_ref().map(|m| m.used as f64 / MEGABYTE),
+                memory.as_ref().map(|m| m.total as f64 / MEGABYTE),
+                memory
+                    .as_ref()
+                    .filter(|m| m.total > 0)
+                    .map(|m| m.used as f64 / m.total as f64 * 100.0),
+                device
+                    .temperature(TemperatureSensor::Gpu)
+                    .ok()
+                    .map(f64::from),
+                device.power_usage().ok().map(|mw| f64::from(mw) / 1000.0),
+            ];
+            for (name, value) in names.iter().zip(values) {
+                if let Some(value) = value {
+                    out.push((name.clone(), value));
+                }
+            }
+        }
+    }
+}
+
+/// The NVML indices of the GPUs this process sees, in CUDA's order.
+fn visible(nvml: &Nvml) -> Vec<u32> {
+    let count = nvml.device_count().unwrap_or(0);
+    let Ok(list) = std::env::var("CUDA_VISIBLE_DEVICES") else {
+        return (0..count).collect();
+    };
+    let mut indices = Vec::new();
+    for token in list.split(',').map(str::trim) {
+        let index = match token.parse::<u32>() {
+            Ok(index) if index < count => Some(index),
+            Ok(_) => None,
+            Err(_) if token.starts_with("GPU-") || token.starts_with("MIG-") => nvml
+                .device_by_uuid(token)
+                .ok()
+                .and_then(|device| device.index().ok()),
+            Err(_) => None,
+        };
+        // CUDA ignores every device after one it cannot find.
+        let Some(index) = index else { break };
+        indices.push(index);
+    }
+    indices
+}
