@@ -160,6 +160,10 @@ const TEST: &[Step] = &[
             "cuda,dfdx/ci-check",
         ],
     ),
+    step(
+        "GPU system metrics compile without NVIDIA's library (it is loaded at run time)",
+        &["check", "-p", "labbook", "--features", "nvml"],
+    ),
     with_mpi(
         "data-parallel MNIST under mpirun",
         &[

@@ -124,6 +124,7 @@ fn features() -> Vec<String> {
         ("mlflow", cfg!(feature = "mlflow")),
         ("wandb", cfg!(feature = "wandb")),
         ("prov", cfg!(feature = "prov")),
+        ("nvml", cfg!(feature = "nvml")),
     ];
     features
         .iter()
