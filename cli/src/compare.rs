@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::group_by::{self, GroupBy};
 use super::store::{self, Run};
 use super::table::{self, Table};
 use super::warn;
@@ -15,8 +16,13 @@ use labbook::store::read::{self, Store};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Two or more runs: `experiment/id`, `experiment` (its latest run) or a run directory.
-    #[arg(required = true, num_args = 2..)]
+    /// With `--group-by`: runs or experiments (all their runs), every run when none.
+    #[arg(required_unless_present = "group_by")]
     runs: Vec<String>,
+    /// Pools runs by `group` or by a tag's value (`tag:KEY`): one column a value, with the
+    /// number of runs and the mean final value of each metric.
+    #[arg(long, value_name = "group|tag:KEY")]
+    group_by: Option<GroupBy>,
 }
 
 /// Which way is better for a metric, read off its name.
@@ -95,6 +101,16 @@ pub(crate) fn better(name: &str) -> Option<Better> {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
+    if let Some(by) = &args.group_by {
+        return group_by::compare(store, by, &args.runs, out);
+    }
+    if args.runs.len() < 2 {
+        let error = <crate::Cli as clap::CommandFactory>::command().error(
+            clap::error::ErrorKind::TooFewValues,
+            "compare needs two runs or more (or `--group-by`)",
+        );
+        return Err(error.into());
+    }
     let runs = store::load_all(store, &args.runs)?;
     let configs: Vec<BTreeMap<String, Value>> = runs
         .iter()
@@ -196,7 +212,7 @@ fn blank(count: usize) -> Vec<String> {
 }
 
 /// The last `(value, time)` of each metric of a run.
-fn finals(run: &Run) -> Result<BTreeMap<String, (f64, f64)>> {
+pub(crate) fn finals(run: &Run) -> Result<BTreeMap<String, (f64, f64)>> {
     let mut finals = BTreeMap::new();
     for stream in run.dir.metrics() {
         let name = stream.key();
@@ -214,7 +230,7 @@ fn finals(run: &Run) -> Result<BTreeMap<String, (f64, f64)>> {
 }
 
 /// The best of two or more values, if the name says which way is better.
-fn best(name: &str, values: &[Option<f64>]) -> Option<f64> {
+pub(crate) fn best(name: &str, values: &[Option<f64>]) -> Option<f64> {
     let present: Vec<f64> = values
         .iter()
         .flatten()

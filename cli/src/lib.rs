@@ -10,6 +10,7 @@
 mod compare;
 mod export;
 mod gc;
+mod group_by;
 mod ls;
 mod plot;
 #[cfg(feature = "mlflow")]
@@ -18,6 +19,7 @@ mod store;
 #[cfg(feature = "mlflow")]
 mod sync;
 mod table;
+mod tag;
 mod watch;
 
 use std::ffi::OsString;
@@ -55,6 +57,10 @@ pub(crate) enum Command {
     Plot(plot::Args),
     /// Writes metric points as CSV or JSON lines: run, metric, step, value, time.
     Export(export::Args),
+    /// Adds or removes a run's tags (`key=value`, `--remove key`) or sets its group, in its info.json.
+    Tag(tag::TagArgs),
+    /// Sets a run's notes (free text) in its info.json.
+    Note(tag::NoteArgs),
     /// Follows a live run: latest values, rate and status, until it ends.
     Watch(watch::Args),
     /// Removes all but the newest runs of each experiment.
@@ -74,6 +80,12 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `labbook ls | head`: the reader has seen enough.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // A usage error found after parsing (`compare` with one run) reads as clap's own.
+        Err(e) if e.is::<clap::Error>() => {
+            let usage = e.downcast::<clap::Error>().expect("checked above");
+            let _ = usage.print();
+            ExitCode::from(u8::try_from(usage.exit_code()).unwrap_or(2))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -98,6 +110,8 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Compare(args) => compare::run(&store, args, out),
         Command::Plot(args) => plot::run(&store, args, out),
         Command::Export(args) => export::run(&store, args, out),
+        Command::Tag(args) => tag::tag(&store, args, out),
+        Command::Note(args) => tag::note(&store, args, out),
         Command::Watch(args) => watch::run(&store, args, out),
         Command::Gc(args) => gc::gc(&store, args, out),
         Command::Rm(args) => gc::rm(&store, args, out),

@@ -49,6 +49,17 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
     if let Some(error) = &info.error {
         lines.push(("error", error.clone()));
     }
+    let tags: Vec<String> = labbook::RunTags::of(info).joined().collect();
+    if !tags.is_empty() {
+        lines.push(("tags", tags.join(", ")));
+    }
+    if let Some(group) = &info.group {
+        lines.push(("group", group.clone()));
+    }
+    if let Some(notes) = &info.notes {
+        // Later lines of the notes line up under the first.
+        lines.push(("notes", notes.lines().collect::<Vec<_>>().join("\n           ")));
+    }
     lines.push(("started", table::second(info.start_unix)));
     if let Some(end) = info.end_unix {
         lines.push(("ended", table::second(end)));

@@ -61,9 +61,9 @@ fn gather_from(info: &mut Info, var: impl Fn(&str) -> Option<String>) {
         let group = group.trim();
         match crate::name::problem(group, "the group") {
             None => info.group = Some(group.to_owned()),
-            Some(problem) => tracing::warn!(
-                "{GROUP_VARIABLE} is `{group}`, which is skipped: {problem}; write a group like `lr-sweep`"
-            ),
+            Some(problem) => {
+                tracing::warn!("{GROUP_VARIABLE} is `{group}`, which is skipped: {problem}")
+            }
         }
     }
     if let Some(notes) = var(NOTES_VARIABLE).filter(|n| !n.trim().is_empty()) {

@@ -277,9 +277,7 @@ impl RunTags {
     pub fn set_group(&mut self, group: Option<&str>) -> crate::error::Result<()> {
         let group = group.map(str::trim).filter(|g| !g.is_empty());
         if let Some(reason) = group.and_then(|g| crate::name::problem(g, "the group")) {
-            return Err(crate::error::Error::InvalidTag(format!(
-                "{reason}; write a group like `lr-sweep`"
-            )));
+            return Err(crate::error::Error::InvalidTag(reason));
         }
         self.group = group.map(str::to_owned);
         Ok(())
