@@ -3,7 +3,7 @@
 //! heat map per run for a histogram stream.
 
 mod heatmap;
-mod style;
+pub(crate) mod style;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -362,7 +362,7 @@ fn lines<DB: DrawingBackend>(
     Ok(())
 }
 
-fn write_png(path: &Path, (width, height): (u32, u32), pixels: &[u8]) -> Result<()> {
+pub(crate) fn write_png(path: &Path, (width, height): (u32, u32), pixels: &[u8]) -> Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
