@@ -18,6 +18,8 @@ mod show;
 mod store;
 #[cfg(feature = "mlflow")]
 mod sync;
+#[cfg(unix)]
+mod sweep;
 mod table;
 mod tag;
 mod watch;
@@ -70,6 +72,9 @@ pub(crate) enum Command {
     /// Uploads runs (finished, failed or crashed) to an MLflow server; safe to repeat.
     #[cfg(feature = "mlflow")]
     Sync(sync::Args),
+    /// Hyper-parameter sweeps: runs trials (grid, random, TPE), resumes, writes SLURM arrays.
+    #[cfg(unix)]
+    Sweep(sweep::Args),
 }
 
 /// Runs the command with the process's arguments; errors go to stderr as `error: …`.
@@ -117,6 +122,8 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Rm(args) => gc::rm(&store, args, out),
         #[cfg(feature = "mlflow")]
         Command::Sync(args) => sync::run(&store, args, out),
+        #[cfg(unix)]
+        Command::Sweep(args) => sweep::run(&store, args, out),
     }
 }
 
