@@ -36,6 +36,7 @@ mod artifact;
 pub mod backend;
 pub mod backends;
 pub mod checkpoint;
+pub mod config;
 mod diagnostics;
 mod error;
 mod fanout;
@@ -78,6 +79,7 @@ pub use inventory;
 pub use labbook_macros::{experiment, log, progress};
 
 pub use crate::artifact::Artifact;
+pub use crate::config::{config, Config, ConfigError};
 pub use crate::diagnostics::run_log_layer;
 pub use crate::error::{Error, Result};
 pub use crate::gate::Ranks;

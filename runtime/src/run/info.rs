@@ -53,6 +53,8 @@ impl Info {
             tags: Default::default(),
             group: None,
             notes: None,
+            overrides: Default::default(),
+            stopped_early: None,
             git: cwd.as_deref().and_then(git),
             queue_blocked_s: 0.0,
             resumes: 0,

@@ -97,6 +97,12 @@ pub struct Info {
     /// Free text about the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The config keys overridden at launch (`labbook::config`): dotted key → value and source.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Override>,
+    /// Why the training loop stopped before its end, when an early stop decided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<StoppedEarly>,
     /// The source tree's commit, when the program ran inside a git work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
@@ -118,6 +124,30 @@ pub struct Info {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// One config key overridden at launch, as `info.json` records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    /// The value as given (`0.01`, `[64,32]`, `adam`).
+    pub value: String,
+    /// Where it came from: `--set`, `LABBOOK_SET`, `--config <file>` or `LABBOOK_CONFIG <file>`.
+    pub source: String,
+}
+
+/// An early stop's decision ([`EarlyStop`](crate::EarlyStop)), as `info.json` records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoppedEarly {
+    /// The step at which the loop was told to stop.
+    pub step: u64,
+    /// The metric watched.
+    pub metric: String,
+    /// Its best value.
+    pub best: f64,
+    /// The step of the best value.
+    pub best_step: u64,
+    /// Why, in one sentence.
+    pub reason: String,
 }
 
 /// The state of the source tree the run was started from.
