@@ -123,6 +123,7 @@ impl Experiment {
         layout::create_run_folders(&dir)?;
         let mut info = Info::gather(spec.name, id, spec.function, spec.file, &launch, start);
         super::tags::gather(&mut info, spec.tags, spec.group);
+        super::reproducibility::record(&mut info, &spec.program, config.as_ref(), &dir);
         info.overrides = crate::config::recorded();
         if let Some(resume) = &resume {
             info.resumed(&layout::info_file(&dir), resume.sidecar.step);

@@ -5,12 +5,11 @@
 //! lossily rather than stopping the run.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::launcher::Launch;
 use crate::problems::Problems;
 use crate::redact;
-use crate::store::meta::{rfc3339, Git, Info, Status};
+use crate::store::meta::{rfc3339, Info, Status};
 
 impl Info {
     /// Gathers what is known at the start of a run.
@@ -55,7 +54,10 @@ impl Info {
             notes: None,
             overrides: Default::default(),
             stopped_early: None,
-            git: cwd.as_deref().and_then(git),
+            git: cwd.as_deref().and_then(super::code::git),
+            build: None,
+            machine: None,
+            seed: None,
             queue_blocked_s: 0.0,
             resumes: 0,
             resumed_from_step: None,
@@ -133,25 +135,6 @@ fn features() -> Vec<String> {
         .filter(|(_, on)| *on)
         .map(|(name, _)| (*name).to_owned())
         .collect()
-}
-
-/// The commit and dirty flag of the git work tree holding `dir`, if any.
-fn git(dir: &Path) -> Option<Git> {
-    let run = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    let commit = run(&["rev-parse", "HEAD"])?;
-    let dirty =
-        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    Some(Git { commit, dirty })
 }
 
 #[cfg(test)]

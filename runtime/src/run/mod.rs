@@ -2,9 +2,13 @@
 //! generated code; [`Run`] is the handle users get from [`run()`](crate::run()).
 
 mod active;
+mod code;
 mod experiment;
 mod info;
 mod interrupt;
+mod machine;
+mod program;
+mod reproducibility;
 mod sampling;
 mod tags;
 

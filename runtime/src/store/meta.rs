@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::problems::Problems;
 
+mod reproducibility;
+
+pub use self::reproducibility::{
+    Build, Diff, LeftOut, LeftOutReason, Machine, Package, CODE, DIFF_FILE,
+};
+
 /// Where a run is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -106,6 +112,15 @@ pub struct Info {
     /// The source tree's commit, when the program ran inside a git work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
+    /// How the program was built: compiler, target, profile, `Cargo.lock`, crate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    /// The machine this rank ran on: CPUs, memory, GPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Machine>,
+    /// The top-level `seed` field of the `#[config]`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<serde_json::Value>,
     /// Total time log calls waited on a full queue.
     pub queue_blocked_s: f64,
     /// How often the run was resumed, and the checkpoint step of the latest resume.
@@ -157,6 +172,16 @@ pub struct Git {
     pub commit: String,
     /// Uncommitted changes to tracked files.
     pub dirty: bool,
+    /// The top folder of the work tree: where the patch applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_tree: Option<String>,
+    /// Files neither tracked nor ignored (`git ls-files --others --exclude-standard`), from
+    /// the top of the work tree. They are not in the patch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untracked: Vec<String>,
+    /// The uncommitted changes as `code/diff.patch`, when there are any (rank 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Diff>,
 }
 
 /// What one rank of a job reports of itself in `metadata/rank<r>.json`.
