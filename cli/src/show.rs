@@ -33,6 +33,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         section(out, "params", &read::flatten(&params))?;
     }
     metrics(&run, out)?;
+    system(&run, out)?;
     texts(&run, out)?;
     histograms(&run, out)?;
     artifacts(&run, out)?;
@@ -149,7 +150,20 @@ fn titled(out: &mut dyn Write, title: &str, table: &Table) -> Result<()> {
 }
 
 fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
-    let streams = run.dir.metrics();
+    scalars(run, run.dir.metrics(), "metrics", out)
+}
+
+/// The sampler's CPU, memory, disk and network streams, apart from the program's metrics.
+fn system(run: &Run, out: &mut dyn Write) -> Result<()> {
+    scalars(run, run.dir.system(), "system (steps in seconds)", out)
+}
+
+fn scalars(
+    run: &Run,
+    streams: Vec<read::StreamFile>,
+    title: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
     if streams.is_empty() {
         return Ok(());
     }
@@ -161,7 +175,7 @@ fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
         let name = stream.key();
         let read = stream
             .scalars()
-            .with_context(|| format!("cannot read metric `{name}` of {}", run.label()))?;
+            .with_context(|| format!("cannot read `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
@@ -181,7 +195,7 @@ fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
             shown(finite().reduce(f64::max)),
         ]);
     }
-    titled(out, "metrics", &table)
+    titled(out, title, &table)
 }
 
 fn texts(run: &Run, out: &mut dyn Write) -> Result<()> {

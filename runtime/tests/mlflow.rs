@@ -237,6 +237,7 @@ fn child() {
             guarded();
         }
         Ok("hung") => hung(),
+        Ok("sampled") => sampled(),
         Ok("sync") => {
             let dir = PathBuf::from(var("LABBOOK_TEST_SYNC_DIR"));
             let report = mlflow::sync(&[dir], &settings(&var("LABBOOK_TEST_SYNC_URI")));
@@ -342,6 +343,13 @@ fn offline(inputs: &Path) -> PathBuf {
     #[log(artifact, name = "inputs")]
     inputs;
     run().dir().unwrap().to_owned()
+}
+
+#[experiment(name = "mlflow-system")]
+fn sampled() {
+    #[log(metric)]
+    let loss = 1.0;
+    std::thread::sleep(Duration::from_millis(600));
 }
 
 #[experiment(name = "mlflow-failed")]
@@ -604,6 +612,44 @@ fn the_server_stopped_mid_run_and_restarted_loses_nothing() {
     );
     assert_eq!(expected(&dir, "loss").as_array().unwrap().len(), 900);
     drop(server);
+}
+
+#[test]
+fn system_metrics_reach_mlflow_as_its_own_system_metrics() {
+    let server = shared();
+    let status = spawn_child(
+        "sampled",
+        &[
+            ("MLFLOW_TRACKING_URI", server.uri()),
+            ("LABBOOK_SYSTEM", String::new()),
+            ("LABBOOK_SYSTEM_INTERVAL", "100ms".into()),
+        ],
+    )
+    .status()
+    .unwrap();
+    assert!(status.success());
+    let dir = support::runs("mlflow-system").pop().unwrap();
+    let run = labbook::store::read::RunDir::at(&dir);
+    let mut metrics = serde_json::Map::new();
+    for stream in run.system() {
+        let points: Vec<Json> = stream
+            .scalars()
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| json!([p.step, p.value]))
+            .collect();
+        assert!(points.len() >= 3, "{}: {points:?}", stream.name());
+        metrics.insert(format!("system/{}", stream.name()), Json::Array(points));
+    }
+    assert!(
+        metrics.contains_key("system/process_memory_rss_megabytes"),
+        "{metrics:?}"
+    );
+    metrics.insert("loss".into(), json!([[0, 1.0]]));
+    let label = format!("mlflow-system/{}", info(&dir).id);
+    let spec = json!({"experiment": "mlflow-system", "run_name": label, "status": "FINISHED", "metrics": metrics});
+    check(&server.uri(), spec, &[]);
 }
 
 #[test]

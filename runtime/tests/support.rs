@@ -17,6 +17,9 @@ pub fn store() -> &'static Path {
         std::fs::create_dir_all(&dir).unwrap();
         std::env::set_var("LABBOOK_DIR", &dir);
         std::env::set_var("LABBOOK_CONSOLE", "off");
+        // The sampler's points would add to the streams and points these tests count;
+        // tests/system.rs and each backend's system test turn it back on in a child.
+        std::env::set_var("LABBOOK_SYSTEM", "off");
         dir
     })
 }
@@ -90,6 +93,7 @@ pub fn child_command(kind: &str, dir: &Path) -> Command {
         .env("LABBOOK_TEST_CHILD", kind)
         .env("LABBOOK_DIR", dir)
         .env("LABBOOK_CONSOLE", "off")
+        .env("LABBOOK_SYSTEM", "off")
         .stdout(Stdio::null());
     for key in LAUNCHER_VARIABLES {
         command.env_remove(key);

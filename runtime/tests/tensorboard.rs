@@ -105,6 +105,13 @@ fn ranked() {
     }
 }
 
+#[experiment(name = "tb_sampled")]
+fn sampled() {
+    #[log(metric)]
+    let loss = 1.0;
+    std::thread::sleep(Duration::from_millis(600));
+}
+
 /// The body of every child process.
 #[test]
 fn child() {
@@ -114,6 +121,7 @@ fn child() {
             Path::new(&std::env::var("LABBOOK_TB_MARKER").unwrap()),
         ),
         Ok("ranked") => ranked(),
+        Ok("sampled") => sampled(),
         _ => {}
     }
 }
@@ -335,6 +343,40 @@ fn spawn(vars: &[(&str, &str)]) -> std::process::Child {
     }
     command.envs(vars.iter().copied());
     command.stdout(std::process::Stdio::null()).spawn().unwrap()
+}
+
+#[test]
+fn system_metrics_are_scalars_under_system() {
+    store();
+    let status = spawn(&[
+        ("LABBOOK_TB_CHILD", "sampled"),
+        ("LABBOOK_SYSTEM", ""),
+        ("LABBOOK_SYSTEM_INTERVAL", "100ms"),
+    ])
+    .wait()
+    .unwrap();
+    assert!(status.success());
+    let dir = runs("tb_sampled").pop().unwrap();
+    let run = labbook::store::read::RunDir::at(&dir);
+    let mut scalars = serde_json::Map::new();
+    for stream in run.system() {
+        let points: Vec<Json> = stream
+            .scalars()
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| json!([p.step, number(p.value), p.time]))
+            .collect();
+        assert!(points.len() >= 3, "{}: {points:?}", stream.name());
+        scalars.insert(format!("system/{}", stream.name()), Json::Array(points));
+    }
+    assert!(
+        scalars.contains_key("system/cpu_utilization_percentage"),
+        "{scalars:?}"
+    );
+    scalars.insert("loss".into(), json!([[0, 1.0]]));
+    // Every system point, and no other tag.
+    assert_checks(&json!({"logdir": event_dir(&dir, 0), "scalars": scalars}));
 }
 
 /// Where each whole record of an event file starts.
