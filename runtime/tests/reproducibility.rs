@@ -83,6 +83,7 @@ fn run_in(
     let store = tempfile::tempdir().unwrap();
     let status = support::child_command("repro", store.path())
         .current_dir(cwd)
+        .env_remove("CUDA_VISIBLE_DEVICES")
         .envs(vars.iter().copied())
         .status()
         .unwrap();
@@ -240,4 +241,25 @@ fn the_build_the_crate_the_seed_and_the_machine_are_recorded() {
     assert_eq!(machine.cpus_available, Some(available));
     assert!(machine.cpus >= available, "{machine:?}");
     assert!(machine.memory_bytes > 0, "{machine:?}");
+}
+
+/// With the `nvml` feature, the machine names the GPUs `nvidia-smi` lists (none without a
+/// driver or a GPU).
+#[cfg(feature = "nvml")]
+#[test]
+fn the_machine_names_the_visible_gpus() {
+    let repo = repository(&[("a.txt", b"a\n")]);
+    let (_store, _run, info) = run_in(repo.path(), &[]);
+    let smi = Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .output();
+    let listed: Vec<String> = match smi {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    assert_eq!(info.machine.unwrap().gpus, listed);
 }

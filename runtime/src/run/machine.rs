@@ -18,8 +18,16 @@ pub(crate) fn machine() -> Option<Machine> {
         cpus_available: std::thread::available_parallelism().ok().map(usize::from),
         cpu,
         memory_bytes: system.total_memory(),
-        gpus: Vec::new(),
+        gpus: gpus(),
     })
+}
+
+/// The visible GPUs' names, through NVML (feature `nvml`).
+fn gpus() -> Vec<String> {
+    #[cfg(feature = "nvml")]
+    return crate::system::gpu_names();
+    #[cfg(not(feature = "nvml"))]
+    Vec::new()
 }
 
 #[cfg(test)]

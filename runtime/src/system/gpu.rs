@@ -93,6 +93,18 @@ impl Gpus {
     }
 }
 
+/// The names of the GPUs this process sees, in CUDA's order (`NVIDIA H100 80GB HBM3`); empty
+/// without a driver or a GPU. For `info.json`'s machine.
+pub(crate) fn names() -> Vec<String> {
+    let Ok(nvml) = Nvml::init() else {
+        return Vec::new();
+    };
+    visible(&nvml)
+        .into_iter()
+        .filter_map(|index| nvml.device_by_index(index).ok()?.name().ok())
+        .collect()
+}
+
 /// The NVML indices of the GPUs this process sees, in CUDA's order.
 fn visible(nvml: &Nvml) -> Vec<u32> {
     let count = nvml.device_count().unwrap_or(0);

@@ -16,6 +16,8 @@ pub mod probe;
 mod sampler;
 mod settings;
 
+#[cfg(feature = "nvml")]
+pub(crate) use self::gpu::names as gpu_names;
 pub use self::probe::Probe;
 pub(crate) use self::sampler::{Sample, Sampler};
 pub(crate) use self::settings::interval;
