@@ -1,5 +1,7 @@
 //! Trains a multi-layer perceptron on MNIST with dfdx 0.13 and records the run with labbook:
-//! the flags are the experiment's `#[config]`, the training loss is logged every 10 steps,
+//! the flags are the experiment's `#[config]`, which `labbook::config` then overrides from
+//! `--set key=value`, `LABBOOK_SET="lr=0.01,batch_size=128"` and a `--config hp.toml` file
+//! (how `labbook sweep` sets each trial's point), the training loss is logged every 10 steps,
 //! test loss and accuracy once an epoch, and a summary at the end. Run it with
 //! `cargo run --release --example mnist` (`-- --help` lists the flags); it reads or downloads
 //! the MNIST files, and trains on a generated stand-in, loudly labelled, when it can do neither.
@@ -38,7 +40,10 @@ const TRAIN_LOG_EVERY: u64 = if cfg!(feature = "log-every-step") {
 };
 
 /// Train an MLP on MNIST with dfdx and record the run with labbook.
-#[derive(Debug, Parser, Serialize)]
+///
+/// The flags are sugar for the config keys `labbook::config` overrides: `--lr 0.01` is
+/// `--set lr=0.01`; `--set` and `LABBOOK_SET` reach every key, `--config` reads a TOML file.
+#[derive(Debug, Parser, Serialize, Deserialize)]
 #[command(name = "mnist")]
 struct Hparams {
     #[command(flatten)]
@@ -47,6 +52,15 @@ struct Hparams {
     /// Continue run ID of the `mnist` experiment from its last checkpoint.
     #[arg(long, value_name = "ID")]
     resume: Option<u64>,
+    /// Sets a config key, after the flags: `--set lr=0.01` (repeatable; keys as in
+    /// metadata/config.json). `LABBOOK_SET="lr=0.01,epochs=3"` does the same.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    #[serde(skip)]
+    set: Vec<String>,
+    /// A TOML file of config keys, applied before LABBOOK_SET and --set (also LABBOOK_CONFIG).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    config: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -60,7 +74,9 @@ fn main() -> ExitCode {
 }
 
 fn try_main() -> Result<()> {
-    let mut hp = Hparams::parse();
+    // labbook reads `--set` and `--config` from the command line itself.
+    let mut hp = labbook::config(Hparams::parse())?;
+    hp.training.check()?;
     let data = hp.training.load()?;
     training::prepare_cpu(true);
     train(&hp, &data)?.print();

@@ -11,7 +11,7 @@ use crate::data::{self, Dataset};
 use crate::synthetic;
 
 /// How to train, and on what.
-#[derive(Debug, Args, Serialize)]
+#[derive(Debug, Args, Serialize, Deserialize)]
 pub struct Training {
     /// Passes over the training set.
     #[arg(long, default_value_t = 5, value_parser = positive)]
@@ -49,6 +49,23 @@ fn positive(text: &str) -> Result<usize, String> {
 }
 
 impl Training {
+    /// Refuses what the flags' parsers refuse, for values set through `--set` or
+    /// `LABBOOK_SET`, which only the config's types check (`mnist` loads its config so).
+    #[allow(dead_code)]
+    pub fn check(&self) -> Result<()> {
+        for (key, value) in [
+            ("epochs", Some(self.epochs)),
+            ("batch_size", Some(self.batch_size)),
+            ("limit_train", self.limit_train),
+        ] {
+            anyhow::ensure!(
+                value != Some(0),
+                "config key `{key}` must be at least 1, not 0"
+            );
+        }
+        Ok(())
+    }
+
     /// Reads MNIST from `--data-dir` (recorded in the config), downloading what is missing,
     /// or falls back to the stand-in; keeps `--limit-train` samples.
     pub fn load(&mut self) -> Result<Dataset> {
