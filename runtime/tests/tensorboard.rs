@@ -210,7 +210,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_rows() {
     assert_eq!(dirs.len(), 3);
     let session = |id: usize, lr: f64, status: &str| {
         json!({
-            "run": format!("{id}/tensorboard"),
+            "run": id.to_string(),
             "hparams": {"lr": lr, "optimizer": "adam", "model.depth": 3, "model.dropout": false, "seed": 7},
             "metrics": {"train/loss": lr / 5.0},
             "status": status,
@@ -222,7 +222,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_rows() {
         .collect();
     let spec = json!({
         "logdir": store().join("tb_served"),
-        "scalars": [{"run": "1/tensorboard", "tag": "train/loss", "points": loss}],
+        "scalars": [{"run": "1", "tag": "train/loss", "points": loss}],
         "sessions": [
             session(1, 0.1, "STATUS_SUCCESS"),
             session(2, 0.01, "STATUS_SUCCESS"),
@@ -292,14 +292,19 @@ fn a_killed_run_reads_up_to_its_last_whole_record() {
     assert_checks(&tolerant);
 }
 
+/// Under `tensorboard --logdir runs`, a run is called by its own path, `<experiment>/<id>`,
+/// and another rank's events are `<experiment>/<id>/rank<r>`: the names TensorBoard's loader
+/// and its server give them.
 #[test]
-fn other_ranks_write_into_subfolders() {
+fn tensorboard_names_each_run_by_its_path_and_ranks_below_it() {
     store();
+    let runs_dir = tempfile::tempdir().unwrap();
     let children: Vec<_> = ["0", "1"]
         .into_iter()
         .map(|rank| {
             spawn(&[
                 ("LABBOOK_TB_CHILD", "ranked"),
+                ("LABBOOK_DIR", runs_dir.path().to_str().unwrap()),
                 ("RANK", rank),
                 ("WORLD_SIZE", "2"),
                 ("LABBOOK_RUN_ID", "tb-ranks-job"),
@@ -309,14 +314,27 @@ fn other_ranks_write_into_subfolders() {
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let dir = &runs("tb_ranks")[0];
-    for (run, first) in [(".", 0), ("rank1", 10)] {
+    let dir = runs_dir.path().join("tb_ranks/1");
+    assert!(only_event_file(&event_dir(&dir, 0)).starts_with(&dir));
+    assert!(only_event_file(&event_dir(&dir, 1)).starts_with(dir.join("rank1")));
+    let x = |first: u32| json!([[0, first], [1, first + 1], [2, first + 2]]);
+    for (run, first) in [("tb_ranks/1", 0), ("tb_ranks/1/rank1", 10)] {
         assert_checks(&json!({
-            "logdir": event_dir(dir, 0), "run": run, "runs": [".", "rank1"],
-            "scalars": {"x": [[0, first], [1, first + 1], [2, first + 2]]},
+            "logdir": runs_dir.path(), "run": run, "runs": ["tb_ranks/1", "tb_ranks/1/rank1"],
+            "scalars": {"x": x(first)},
         }));
     }
-    assert!(only_event_file(&event_dir(dir, 1)).starts_with(dir.join("tensorboard/rank1")));
+    let spec = json!({
+        "logdir": runs_dir.path(),
+        "scalars": [
+            {"run": "tb_ranks/1", "tag": "x", "points": x(0)},
+            {"run": "tb_ranks/1/rank1", "tag": "x", "points": x(10)},
+        ],
+    });
+    for load_fast in ["--load-fast=false", "--load-fast=true"] {
+        let (ok, output) = check("tb_server_check.py", &spec, &[load_fast]);
+        assert!(ok, "{output}");
+    }
 }
 
 /// A child that is killed (SIGKILL) when dropped, also when the test fails.
@@ -399,7 +417,11 @@ fn event_files(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("events.out.tfevents."))
+        })
         .collect();
     files.sort();
     files

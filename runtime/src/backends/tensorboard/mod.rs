@@ -1,6 +1,7 @@
 //! TensorBoard event files (feature `tensorboard`): every run writes
-//! `runs/<experiment>/<id>/tensorboard/events.out.tfevents.<secs>.<host>.<pid>.<n>` (ranks
-//! other than 0 in `tensorboard/rank<r>/`), so `tensorboard --logdir runs` shows it.
+//! `runs/<experiment>/<id>/events.out.tfevents.<secs>.<host>.<pid>.<n>` (ranks other than 0
+//! in `rank<r>/`), so `tensorboard --logdir runs` shows it as the run `<experiment>/<id>`
+//! (`<experiment>/<id>/rank<r>`), the name the run has everywhere else.
 //!
 //! - metrics are TensorBoard scalars (32-bit floats, as TensorBoard keeps them; NaN and ±inf
 //!   as they are) under the labbook name (`train/loss` stays `train/loss`), with the labbook
@@ -39,12 +40,12 @@ use crate::name::Name;
 use crate::record::{now, Record, Value};
 use crate::store::layout;
 
-/// Where `rank` writes its event files in the run directory `run`.
+/// Where `rank` writes its event files in the run directory `run`: the run directory itself,
+/// which TensorBoard names by its path under the logdir (`mnist/1`), or `rank<r>/` in it.
 pub fn event_dir(run: &Path, rank: u32) -> PathBuf {
-    let dir = run.join("tensorboard");
     match rank {
-        0 => dir,
-        rank => dir.join(format!("rank{rank}")),
+        0 => run.to_owned(),
+        rank => run.join(format!("rank{rank}")),
     }
 }
 
