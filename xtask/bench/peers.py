@@ -211,7 +211,7 @@ def main():
     if sys.argv[1].startswith("count-"):
         kind, directory = sys.argv[1], Path(sys.argv[2])
         stored = {
-            "count-tensorboard": lambda: count_tfevents(directory / "tensorboard"),
+            "count-tensorboard": lambda: count_tfevents(directory),
             "count-wandb": lambda: count_wandb(directory / "wandb"),
             "count-mlflow": lambda: count_labbook_mlflow(directory, sys.argv[3]),
         }[kind]()
