@@ -1088,3 +1088,64 @@ fn ctrl_c_while_the_server_never_answers_ends_the_run_failed_within_the_grace() 
         assert!(records > HUNG_POINTS as usize, "{records} records");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Tags, notes and groups
+
+#[experiment(name = "mlflow-tags", tags = ["baseline", "optimizer=sgd"], group = "lr-sweep")]
+fn tagged() -> PathBuf {
+    run().tag("optimizer", "adam").unwrap();
+    run().note("warm-up over 100 steps").unwrap();
+    #[log(metric)]
+    let loss = 0.5;
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn tags_notes_and_the_group_reach_mlflow_and_an_edit_is_synced() {
+    let server = shared();
+    let dirs: Vec<PathBuf> = (0..2)
+        .map(|_| {
+            let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
+            tagged()
+        })
+        .collect();
+    // Both members nest under one parent run named after the group.
+    let parent = state(&dirs[0])["parent"][1].as_str().unwrap().to_owned();
+    assert_eq!(state(&dirs[1])["parent"][1].as_str(), Some(parent.as_str()));
+    let first = info(&dirs[0]);
+    let label = format!("{}/{}", first.experiment, first.id);
+    let tags = json!({
+        "baseline": "",
+        "optimizer": "adam",
+        "mlflow.note.content": "warm-up over 100 steps",
+        "labbook.group": "lr-sweep",
+        "mlflow.parentRunId": parent,
+        "mlflow.runName": label,
+    });
+    let spec = json!({"experiment": "mlflow-tags", "run_name": label, "runs": 3,
+                      "status": "FINISHED", "tags": tags});
+    check(&server.uri(), spec, &[]);
+    let spec = json!({"experiment": "mlflow-tags", "run_name": "lr-sweep", "status": "FINISHED",
+                      "tags": {"labbook.group_parent": "lr-sweep"}});
+    check(&server.uri(), spec, &[]);
+
+    // `labbook tag` / `labbook note` on the finished run, then `labbook sync`.
+    labbook::store::read::RunDir::at(&dirs[0])
+        .edit_tags(|tags| {
+            tags.tags.remove("baseline");
+            tags.set_notes("");
+            tags.add("reviewed=yes")
+        })
+        .unwrap();
+    let report = mlflow::sync(&dirs[..1], &settings(&server.uri()));
+    assert!(
+        matches!(report.runs[0].outcome, SyncOutcome::Synced { .. }),
+        "{:?}",
+        report.runs[0].outcome
+    );
+    let spec = json!({"experiment": "mlflow-tags", "run_name": label,
+                      "tags": {"reviewed": "yes", "optimizer": "adam"},
+                      "absent_tags": ["baseline", "mlflow.note.content"]});
+    check(&server.uri(), spec, &[]);
+}

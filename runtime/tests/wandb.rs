@@ -351,3 +351,36 @@ fn a_resumed_run_continues_the_same_wandb_run() {
     let (ok, out) = check(second, &spec);
     assert!(ok, "{out}");
 }
+
+#[experiment(name = "wandb-tags", tags = ["baseline"], group = "lr-sweep")]
+fn tagged() -> PathBuf {
+    #[log(metric)]
+    let loss = 0.5;
+    run().tag("optimizer", "adam").unwrap();
+    run().tag("long", &"x".repeat(70)).unwrap();
+    run().note("warm-up over 100 steps").unwrap();
+    #[log(metric, step = 1)]
+    let loss = 0.25;
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn tags_group_and_notes_are_in_the_wandb_run_and_a_tag_too_long_is_a_problem() {
+    setup();
+    let dir = tagged();
+    let (folder, id) = offline_run(&dir);
+    let spec = json!({
+        "run_id": id,
+        "tags": ["rust", "ci", "baseline", "optimizer=adam"],
+        "group": "lr-sweep",
+        "notes": "warm-up over 100 steps",
+        "history": [{"loss": 0.5, "labbook/step": 0}, {"loss": 0.25, "labbook/step": 1}],
+        "exit_code": 0,
+    });
+    let (ok, out) = check(&folder, &spec);
+    assert!(ok, "{out}");
+    let problems = support::info(&dir).problem_lines();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let expected = "the tag `long=xxxxxxxxxxxxxxx…` is longer than the 64 characters W&B takes";
+    assert!(problems[0].contains(expected), "{problems:?}");
+}

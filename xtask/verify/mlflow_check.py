@@ -11,6 +11,7 @@ SPEC is a JSON object written by labbook's tests:
   params         {key: value}      exact values
   absent_params  [key, ...]        must not be set
   tags           {key: value}      exact values
+  absent_tags    [key, ...]        must not be set
   metrics        {key: [[step, value], ...]}  every point, no more, no fewer; value may be
                  a number or "NaN", "Infinity", "-Infinity" (infinities also match the
                  +/-DBL_MAX that SQL stores keep)
@@ -72,6 +73,9 @@ def check(client, spec, fails):
     for k, v in spec.get("tags", {}).items():
         if run.data.tags.get(k) != v:
             fails.append(f"tag {k}: want {v!r}, got {run.data.tags.get(k)!r}")
+    for k in spec.get("absent_tags", []):
+        if k in run.data.tags:
+            fails.append(f"tag {k} should be absent, got {run.data.tags[k]!r}")
     for key, points in spec.get("metrics", {}).items():
         history = client.get_metric_history(rid, key)
         got = sorted((m.step, m.value) for m in history)

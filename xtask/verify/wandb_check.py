@@ -6,6 +6,7 @@ Usage: wandb_check.py RUN_DIR SPEC.json [--dump]
 RUN_DIR is an offline-run-*/ folder (or its run-<id>.wandb file). SPEC.json says what the
 run must hold; every key is optional:
   {"run_id": "...", "project": "...", "entity": "...", "name": "...", "tags": [...],
+   "group": "...", "notes": "...",    the run's group and notes, as the last run record says
    "config": {key: value},            subset of the run's config
    "history": [{key: value}, ...],    every row, in order: its keys besides _step,
                                       _runtime and _timestamp, exactly (NaN/Infinity ok)
@@ -200,7 +201,8 @@ def main():
         fails.append("no run record before the first history row")
     for key, got in (("run_id", view.get("run_id")), ("project", view.get("project")),
                      ("entity", view.get("entity")), ("name", view.get("name")),
-                     ("tags", view.get("tags")), ("exit_code", view.get("exit_code")),
+                     ("tags", view.get("tags")), ("group", runs_seen[-1].get("run_group") if runs_seen else None),
+                     ("notes", view.get("notes")), ("exit_code", view.get("exit_code")),
                      ("state", view.get("state"))):
         if key in spec and spec[key] != got:
             fails.append(f"{key}: want {spec[key]!r}, got {got!r}")

@@ -230,6 +230,21 @@ impl Client {
         .map(drop)
     }
 
+    /// Sets tags of the run in one `runs/log-batch` request.
+    pub fn set_tags(&self, run_id: &str, tags: &[(String, String)]) -> Result<(), MlflowError> {
+        self.post(
+            "runs/log-batch",
+            &json!({ "run_id": run_id, "tags": key_values(tags) }),
+        )
+        .map(drop)
+    }
+
+    /// Removes tag `key` from the run.
+    pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), MlflowError> {
+        self.post("runs/delete-tag", &json!({ "run_id": run_id, "key": key }))
+            .map(drop)
+    }
+
     /// How many points of metric `key` the server holds.
     pub fn history_len(&self, run_id: &str, key: &str) -> Result<u64, MlflowError> {
         let body = self.send(

@@ -48,10 +48,12 @@ pub(crate) struct Done {
 
 #[derive(Debug)]
 pub(crate) struct Engine {
-    client: Client,
+    pub(super) client: Client,
     pub run: LocalRun,
     pub state: SyncState,
-    experiment: String,
+    pub(super) experiment: String,
+    /// The run's tags, group or notes may have changed since they were last sent.
+    pub tags_due: bool,
     /// Params logged in this process that `params.json` may not hold yet.
     pub logged_params: Vec<(String, String)>,
     /// Stop between requests after this moment, which is this long after the pass began.
@@ -85,6 +87,7 @@ impl Engine {
                 .unwrap_or_else(|| run.info.experiment.clone()),
             run,
             state,
+            tags_due: true,
             logged_params: Vec::new(),
             deadline: None,
             abandoned: Arc::default(),
@@ -114,6 +117,9 @@ impl Engine {
         self.check_deadline()?;
         self.ensure_run(done)?;
         self.recover_in_flight()?;
+        if self.tags_due || pass.end.is_some() {
+            self.tags()?;
+        }
         self.params(done)?;
         self.metrics(done)?;
         if pass.files || pass.streams {

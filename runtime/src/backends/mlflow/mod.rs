@@ -38,6 +38,7 @@ mod local;
 mod settings;
 mod state;
 mod sync;
+mod tags;
 mod upload;
 
 pub use self::error::MlflowError;
@@ -115,6 +116,7 @@ impl Mirror {
 impl Backend for Mirror {
     fn write(&mut self, batch: &[Record]) -> Result<(), BackendError> {
         let mut files = false;
+        let mut tags = false;
         let mut params = Vec::new();
         for record in batch {
             match &record.value {
@@ -126,10 +128,15 @@ impl Backend for Mirror {
                     params.push((record.name.to_string(), text));
                 }
                 Value::Image(_) | Value::Checkpoint(_) | Value::Artifact(_) => files = true,
+                Value::Tags(_) => tags = true,
                 _ => {}
             }
         }
-        self.uploader.send(Message::Logged { files, params });
+        self.uploader.send(Message::Logged {
+            files,
+            params,
+            tags,
+        });
         Ok(())
     }
 

@@ -43,6 +43,13 @@ pub struct SyncState {
     /// and not sent again.
     #[serde(default)]
     pub rejected: BTreeMap<String, String>,
+    /// The run's own tags, notes (`mlflow.note.content`), group (`labbook.group`) and parent
+    /// run (`mlflow.parentRunId`) as the server holds them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The group's parent run on the server: the group, and the parent's run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<(String, String)>,
     /// The terminal status the server holds (`FINISHED`, `FAILED`, `KILLED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,

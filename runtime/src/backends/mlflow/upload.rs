@@ -36,6 +36,8 @@ pub(crate) enum Message {
     Logged {
         files: bool,
         params: Vec<(String, String)>,
+        /// The run's tags, group or notes changed.
+        tags: bool,
     },
     /// The run ended with this status at this time (ms); send within the time given and
     /// answer when done.
@@ -120,8 +122,13 @@ impl Mirror {
         loop {
             let wait = next.saturating_duration_since(Instant::now());
             match receiver.recv_timeout(wait) {
-                Ok(Message::Logged { files: f, params }) => {
+                Ok(Message::Logged {
+                    files: f,
+                    params,
+                    tags,
+                }) => {
                     files |= f;
+                    self.engine.tags_due |= tags;
                     self.engine.logged_params.extend(params);
                     continue;
                 }

@@ -28,6 +28,7 @@ mod history;
 mod log;
 mod proto;
 mod stats;
+mod tags;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -65,6 +66,10 @@ struct Wandb {
     warned: bool,
     /// The system sample being gathered into one `stats` record.
     stats: stats::Stats,
+    /// The run record as last written, to write again when the run's tags change.
+    run_record: proto::RunRecord,
+    /// Tags too long for W&B, counted in the run's problems once each.
+    too_long: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Wandb {
@@ -123,6 +128,8 @@ impl Wandb {
             problems: run.problems.clone(),
             warned: false,
             stats: stats::Stats::default(),
+            run_record: proto::RunRecord::default(),
+            too_long: Default::default(),
         })
     }
 
@@ -170,7 +177,7 @@ impl Wandb {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("{}/{}", run.experiment, run.id));
         let resumed = self.state.next_step > 0 || info.resumes > 0;
-        self.emit(Kind::Run(proto::RunRecord {
+        self.run_record = proto::RunRecord {
             run_id: self.state.run_id.clone(),
             entity: env("WANDB_ENTITY"),
             project,
@@ -190,7 +197,8 @@ impl Wandb {
             start_time: Some(started.clone()),
             resumed,
             git: git.clone(),
-        }))?;
+        };
+        self.retag(&crate::store::meta::RunTags::of(info))?;
         self.emit(Kind::Environment(proto::EnvironmentRecord {
             os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
             started_at: Some(started),
@@ -206,6 +214,42 @@ impl Wandb {
         self.state.write(&self.root)?;
         self.log.flush()?;
         Ok(())
+    }
+
+    /// Writes the run record with `run`'s tags, group and notes (see [`tags`]).
+    fn retag(&mut self, run: &crate::store::meta::RunTags) -> Result<(), BackendError> {
+        let mut record = self.run_record.clone();
+        let too_long = tags::apply(
+            &mut record,
+            run,
+            &env("WANDB_TAGS"),
+            &env("WANDB_RUN_GROUP"),
+            &env("WANDB_NOTES"),
+        );
+        for tag in too_long {
+            if !self.too_long.insert(tag.clone()) {
+                continue;
+            }
+            let shown: String = tag.chars().take(20).collect();
+            self.lost(
+                1,
+                format_args!(
+                    "the tag `{shown}…` is longer than the {} characters W&B takes, and is left out of the W&B run",
+                    tags::MAX_TAG_LEN
+                ),
+            );
+        }
+        // The start writes the whole record; later, a changed one without the config (the
+        // config records that followed it hold the params since).
+        let started = self.num > 1;
+        if started && record == self.run_record {
+            return Ok(());
+        }
+        self.run_record = record.clone();
+        if started {
+            record.config = None;
+        }
+        self.emit(Kind::Run(record))
     }
 
     /// Writes the open row, with the metric definitions and media files it needs first.
@@ -359,6 +403,15 @@ impl Backend for Wandb {
                     continue;
                 }
                 Value::Checkpoint(_) | Value::Artifact(_) => continue,
+                Value::Tags(run) => {
+                    if let Err(e) = self.retag(run) {
+                        self.lost(
+                            1,
+                            format_args!("the run's new tags are not in the W&B run: {e}"),
+                        );
+                    }
+                    continue;
+                }
                 Value::System(value) => {
                     if let Some(done) = self.stats.add(name, record.time, *value) {
                         self.emit_stats(done);
