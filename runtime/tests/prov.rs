@@ -237,3 +237,26 @@ fn each_rank_of_a_job_is_an_activity_with_its_streams() {
         }),
     );
 }
+
+#[experiment(name = "prov-tagged", tags = ["baseline"], group = "lr-sweep")]
+fn tagged() -> PathBuf {
+    run().tag("optimizer", "adam").unwrap();
+    run().note("warm-up over 100 steps").unwrap();
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn tags_group_and_notes_are_attributes_of_the_run_activity() {
+    setup();
+    let dir = tagged();
+    let run = run_id(&dir, "prov-tagged");
+    check(
+        &dir,
+        &json!({
+            "activity": [run],
+            "attr": [[run, "labbook:tag", "baseline"], [run, "labbook:tag", "optimizer=adam"],
+                     [run, "labbook:group", "lr-sweep"],
+                     [run, "dcterms:description", "warm-up over 100 steps"]],
+        }),
+    );
+}

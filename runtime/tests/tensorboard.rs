@@ -475,3 +475,31 @@ fn check(script: &str, spec: &Json, args: &[&str]) -> (bool, String) {
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
 }
+
+#[experiment(name = "tb_tagged", tags = ["baseline"], group = "lr-sweep")]
+fn tagged(#[config] hp: &Hp) -> PathBuf {
+    run().tag("optimizer", "adam").unwrap();
+    #[log(metric)]
+    let loss = hp.lr;
+    run().dir().unwrap().to_owned()
+}
+
+#[test]
+fn tags_and_the_group_are_hparams_columns() {
+    store();
+    let dir = tagged(&hp(0.1));
+    let hparams = json!({
+        "lr": 0.1, "optimizer": "adam", "model.depth": 3, "model.dropout": false,
+        "tag.baseline": true, "tag.optimizer": "adam", "group": "lr-sweep",
+    });
+    assert_checks(&json!({
+        "logdir": dir, "runs": ["."], "scalars": {"loss": [[0, 0.1]]},
+        "hparams": hparams,
+        "experiment": {
+            "hparams": ["group", "lr", "model.depth", "model.dropout", "optimizer",
+                        "tag.baseline", "tag.optimizer"],
+            "metrics": ["loss"],
+        },
+        "session_end_status": 1,
+    }));
+}

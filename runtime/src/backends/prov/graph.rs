@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::document::{self, attributes, local, long, name, time, time_text, Document};
 use super::Prov;
 use crate::backend::RunEnd;
+use crate::store::meta::RunTags;
 use crate::store::read::RunDir;
 
 impl Prov {
@@ -71,6 +72,17 @@ impl Prov {
         }
         if info.resumes > 0 {
             attrs.insert("labbook:resumes".into(), long(info.resumes));
+        }
+        // The run's tags (`key=value`, or `key`), group and notes.
+        let tags: Vec<Value> = RunTags::of(info).joined().map(Value::from).collect();
+        if !tags.is_empty() {
+            attrs.insert("labbook:tag".into(), Value::Array(tags));
+        }
+        if let Some(group) = &info.group {
+            attrs.insert("labbook:group".into(), group.as_str().into());
+        }
+        if let Some(notes) = &info.notes {
+            attrs.insert("dcterms:description".into(), notes.as_str().into());
         }
         doc.element("activity", run, attrs);
     }

@@ -2,7 +2,9 @@
 //! it was in W3C PROV-JSON, with the vocabulary of yProv4ML where it fits
 //! (`provml:HyperParameter`, `provml:Metric`, `provml:Model`, `yprov:*`, `dcterms:identifier`):
 //!
-//! - the run is an activity (times, status, command, host, launcher);
+//! - the run is an activity (times, status, command, host, launcher; its tags as
+//!   `labbook:tag` values `key=value` or `key`, its group as `labbook:group`, its notes as
+//!   `dcterms:description`);
 //! - the user (`prov:Person`) and the host are agents associated with it, the user with the
 //!   code as plan; the code (function, source file, git commit and dirty flag) is an entity
 //!   the run used, and so are the config (a collection of one hyper-parameter per field) and

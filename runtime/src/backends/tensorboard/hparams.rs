@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use prost::{Message, Oneof};
 
 use super::proto::{Kind, SummaryMetadata, SummaryValue, TensorProto, TensorShape, DT_FLOAT};
-use crate::store::meta::Status;
+use crate::store::meta::{RunTags, Status};
 
 #[derive(Clone, PartialEq, Message)]
 struct HParamsPluginData {
@@ -133,6 +133,25 @@ impl Hparams {
         let name = if name.is_empty() { "config" } else { name };
         self.values
             .insert(name.to_owned(), ProtoValue { kind: Some(kind) });
+    }
+
+    /// Adds the run's tags as `tag.<key>` columns (a bare tag is `true`) and its group as
+    /// `group`, unless the config has a `group` of its own.
+    pub fn add_tags(&mut self, run: &RunTags) {
+        for (key, value) in &run.tags {
+            let kind = if value.is_empty() {
+                ValueKind::Bool(true)
+            } else {
+                ValueKind::String(value.clone())
+            };
+            self.values
+                .insert(format!("tag.{key}"), ProtoValue { kind: Some(kind) });
+        }
+        if let Some(group) = &run.group {
+            self.values.entry("group".to_owned()).or_insert(ProtoValue {
+                kind: Some(ValueKind::String(group.clone())),
+            });
+        }
     }
 
     /// Whether every value of `other` is already here.

@@ -10,8 +10,9 @@
 //!   texts use the text plugin (rendered as Markdown);
 //! - on rank 0, the config (flattened to `a.b.c`) and the params are the run's hparams: the
 //!   session starts at the first flush, and the end writes the hparams experiment (these
-//!   hparams and the last value of every metric) and the session's status. A param logged
-//!   after the first flush does not reach the HPARAMS tab.
+//!   hparams and the last value of every metric) and the session's status. The run's tags
+//!   are hparams too (`tag.<key>`: the value, or `true` for a bare tag), and so is its group
+//!   (`group`). A param or tag given after the first flush does not reach the HPARAMS tab.
 //!
 //! Records go through a buffer that is flushed every 2 seconds and at the end of the run;
 //! a killed run's file reads up to its last whole record.
@@ -39,6 +40,7 @@ use crate::image::Image;
 use crate::name::Name;
 use crate::record::{now, Record, Value};
 use crate::store::layout;
+use crate::store::meta::RunTags;
 
 /// Where `rank` writes its event files in the run directory `run`: the run directory itself,
 /// which TensorBoard names by its path under the logdir (`mnist/1`), or `rank<r>/` in it.
@@ -140,6 +142,26 @@ impl TensorBoard {
         session.hparams.add(name.as_str(), value);
     }
 
+    /// The run's tags and group as hparams, while the session has not started.
+    fn retag(&mut self, run: &RunTags) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        if session.started {
+            let mut late = Hparams::default();
+            late.add_tags(run);
+            if !session.hparams.includes(&late)
+                && !std::mem::replace(&mut session.warned_late_param, true)
+            {
+                tracing::warn!(
+                    "labbook: the run was tagged after its TensorBoard hparams were written; the HPARAMS tab will not show the new tags"
+                );
+            }
+            return;
+        }
+        session.hparams.add_tags(run);
+    }
+
     /// Writes the session start once, at the first flush that has hparams to show.
     fn start_session(&mut self) -> Result<(), BackendError> {
         let value = match &mut self.session {
@@ -160,6 +182,7 @@ impl Backend for TensorBoard {
             if let Some(config) = &run.config {
                 session.hparams.add("", config);
             }
+            session.hparams.add_tags(&RunTags::of(&run.info));
             self.open()?;
         }
         Ok(())
@@ -198,7 +221,11 @@ impl Backend for TensorBoard {
                     self.summary(record.time, record.step, value)?;
                     continue;
                 }
-                Value::Checkpoint(_) | Value::Artifact(_) | Value::Tags(_) => continue,
+                Value::Tags(run) => {
+                    self.retag(run);
+                    continue;
+                }
+                Value::Checkpoint(_) | Value::Artifact(_) => continue,
             };
             let value = SummaryValue {
                 tag: name.to_string(),
