@@ -109,11 +109,20 @@ fn defaults() {
     let loss = 1;
 }
 
+#[experiment(name = "wandb-system")]
+fn sampled() {
+    #[log(metric)]
+    let loss = 1;
+    std::thread::sleep(std::time::Duration::from_millis(600));
+}
+
 /// The body of every child process.
 #[test]
 fn child() {
-    if std::env::var("LABBOOK_TEST_CHILD").as_deref() == Ok("defaults") {
-        defaults();
+    match std::env::var("LABBOOK_TEST_CHILD").as_deref() {
+        Ok("defaults") => defaults(),
+        Ok("sampled") => sampled(),
+        _ => {}
     }
 }
 
@@ -291,6 +300,42 @@ fn without_settings_the_project_is_the_experiment_and_disabled_means_off() {
         !runs[1].join("wandb").exists(),
         "WANDB_MODE=disabled wrote a W&B run"
     );
+}
+
+#[test]
+fn system_metrics_are_wandb_stats_records() {
+    setup();
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--test-threads", "1"])
+        .env("LABBOOK_TEST_CHILD", "sampled")
+        .env("LABBOOK_SYSTEM", "")
+        .env("LABBOOK_SYSTEM_INTERVAL", "100ms")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = support::runs("wandb-system").pop().unwrap();
+    let (folder, _) = offline_run(&dir);
+    // Every point of every system stream, in the order sampled.
+    let mut stats = serde_json::Map::new();
+    for stream in labbook::store::read::RunDir::at(&dir).system() {
+        let values: Vec<f64> = stream
+            .scalars()
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| p.value)
+            .collect();
+        assert!(values.len() >= 3, "{}: {values:?}", stream.name());
+        stats.insert(stream.name().to_owned(), json!(values));
+    }
+    assert!(
+        stats.contains_key("cpu_utilization_percentage"),
+        "{stats:?}"
+    );
+    let spec = json!({"history": [{"loss": 1, "labbook/step": 0}], "stats": stats,
+                      "state": "finished"});
+    let (ok, out) = check(&folder, &spec);
+    assert!(ok, "{out}");
 }
 
 #[test]

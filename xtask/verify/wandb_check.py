@@ -12,6 +12,8 @@ run must hold; every key is optional:
                                       _runtime and _timestamp, exactly (NaN/Infinity ok)
    "summary": {key: value},           subset of the final summary
    "metrics": [key, ...],             keys defined with step_metric labbook/step
+   "stats": {key: [value, ...]},      every value of the key in the system `stats` records
+                                      (W&B's "System" section), in order, each with a time
    "exit_code": 0, "state": "finished", "console": "text in the console tail",
    "resumed": true, "first_step": 2}   the run record's resumed flag; the first row's _step
 Checks, in order:
@@ -239,6 +241,14 @@ def main():
         got = view.get("summary", {}).get(key, "<missing>")
         if not same(got, want):
             fails.append(f"summary {key}: want {want!r}, got {got!r}"[:300])
+    stats = [r["stats"] for r in rows if r.get("type") == "stats"]
+    for key, want in spec.get("stats", {}).items():
+        got = [record["item"][key] for record in stats if key in record.get("item", {})]
+        if not same(got, want):
+            fails.append(f"stats {key}: want {want!r}, got {got!r}"[:400])
+    stamps = [r.stats.timestamp.seconds for r in recs if r.WhichOneof("record_type") == "stats"]
+    if "stats" in spec and not (stamps and all(stamps) and stamps == sorted(stamps)):
+        fails.append(f"stats records' timestamps {stamps}: want one each, in order")
     defined = {r["metric"].get("name"): r["metric"].get("step_metric")
                for r in rows if r.get("type") == "metric"}
     for key in spec.get("metrics", []):
