@@ -35,6 +35,13 @@ fn sampled_in_code() {
     std::thread::sleep(Duration::from_millis(700));
 }
 
+/// Its writer thread dies at once: every later sample must be dropped and counted.
+#[experiment(name = "sampled_without_writer")]
+fn sampled_without_writer() {
+    labbook::__private::crash_writer(&run());
+    std::thread::sleep(Duration::from_millis(700));
+}
+
 /// The body of every child process.
 #[test]
 fn child() {
@@ -45,6 +52,7 @@ fn child() {
         "sampled" => sampled(),
         "unsampled" => unsampled(),
         "sampled in code" => sampled_in_code(),
+        "without writer" => sampled_without_writer(),
         other => panic!("no child case {other:?}"),
     }
 }
@@ -199,4 +207,16 @@ fn a_bad_interval_is_one_warning_and_the_run_samples_at_its_start_and_end() {
         // At the default 10 s: the first sample and the last.
         assert_eq!(points.len(), 2, "{name}");
     }
+}
+
+#[test]
+fn a_sample_the_run_cannot_take_is_dropped_and_counted_never_waited_for() {
+    let (dir, _) = run_child("without writer", &[("LABBOOK_SYSTEM_INTERVAL", "100ms")]);
+    let mut runs = Store::at(dir.path()).runs().unwrap();
+    let info = runs.remove(0).info().unwrap();
+    assert_eq!(info.status, labbook::Status::Complete);
+    let problem = &info.problems.streams["system/cpu_utilization_percentage.jsonl"];
+    // The first at 250 ms, one every 100 ms, the last at the end: all dropped.
+    assert!(problem.lost >= 3, "{problem:?}");
+    assert!(problem.error.contains("dropped"), "{problem:?}");
 }

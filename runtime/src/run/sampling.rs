@@ -46,7 +46,7 @@ fn hand_over(run: &Weak<RunState>, sample: &Sample<'_>) -> bool {
             state.problems.stream(
                 &layout::relative(&state.dir, &path),
                 1,
-                "a system sample was dropped: the run's queue was full, and training points come first",
+                "a system sample was dropped: the run's queue was full (training points come first) or its writer had stopped",
             );
         }
     }
