@@ -151,6 +151,20 @@ impl Sweep {
             .collect()
     }
 
+    /// Whether a running run of `trial` has logged a score.
+    fn logging(&self, trial: u64) -> bool {
+        let Ok(runs) = Store::open(self.store()).and_then(|s| s.runs()) else {
+            return false;
+        };
+        runs.iter().any(|run| {
+            run.info().is_ok_and(|info| {
+                info.tags.get("sweep.trial") == Some(&trial.to_string())
+                    && run.state().is_ok_and(|s| s == State::Running)
+                    && run.metric("score").is_ok_and(|points| !points.is_empty())
+            })
+        })
+    }
+
     /// Every run of the store by its `sweep.trial` tag, read through labbook's reader.
     fn runs_by_trial(&self) -> BTreeMap<u64, Vec<RunDir>> {
         let mut by_trial: BTreeMap<u64, Vec<RunDir>> = BTreeMap::new();
@@ -214,7 +228,14 @@ fn interrupt_and_resume(sweep: &Sweep, trials: u64) {
             .filter(|(_, s)| s == "COMPLETE")
             .map(|(t, _)| t)
             .collect();
-        if done.len() >= 2 {
+        // Interrupted once the running trials' programs are logging (a SIGINT before a
+        // program has started its run stops it before labbook can record anything).
+        let statuses = sweep.statuses();
+        let running = statuses.iter().filter(|(_, s)| *s == "RUNNING");
+        if done.len() >= 2
+            && running.clone().count() > 0
+            && running.clone().all(|(t, _)| sweep.logging(*t))
+        {
             break done;
         }
         assert!(

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use super::space;
 use super::spec::Spec;
 use super::state::{State, Status, Trial};
+use super::trial::{last_point, Running};
 use crate::table::{number, Table};
 
 /// Writes the sweep's progress to `out`.
@@ -16,6 +17,8 @@ pub(crate) struct Display<'a> {
     live: bool,
     /// Lines of the last table drawn, to move back over.
     drawn: usize,
+    /// The metric column of the last table drawn.
+    values: Vec<Option<f64>>,
 }
 
 impl std::fmt::Debug for Display<'_> {
@@ -30,6 +33,7 @@ impl<'a> Display<'a> {
             out,
             live,
             drawn: 0,
+            values: Vec::new(),
         }
     }
 
@@ -77,6 +81,35 @@ impl<'a> Display<'a> {
             spec.metric,
         )?;
         self.out.flush()
+    }
+
+    /// Whether the table is redrawn in place.
+    pub fn live(&self) -> bool {
+        self.live
+    }
+
+    /// Redraws the table with the running trials' latest values, when one has changed.
+    pub fn progress(&mut self, spec: &Spec, state: &State, running: &[Running]) -> io::Result<()> {
+        let mut view = State {
+            trials: state.trials.clone(),
+        };
+        for child in running {
+            let latest = child.run.as_ref().and_then(|r| last_point(r, &spec.metric));
+            if let Some(trial) = view
+                .trials
+                .iter_mut()
+                .find(|t| t.trial == child.trial.trial)
+            {
+                (trial.value, trial.step) = (latest.map(|p| p.value), latest.map(|p| p.step));
+                trial.run = child.run.as_ref().map(|r| r.label().to_owned());
+            }
+        }
+        let values: Vec<Option<f64>> = view.trials.iter().map(|t| t.value).collect();
+        if values != self.values {
+            self.values = values;
+            self.table(spec, &view)?;
+        }
+        Ok(())
     }
 
     fn clear(&mut self) -> io::Result<()> {

@@ -64,8 +64,11 @@ pub(crate) fn trials(
     let mut curves = Curves::default();
     let mut exhausted = false;
     let mut signalled = false;
+    // A trial that could not start stops the sweep as Ctrl-C does, and is the error.
+    let mut failure: Option<anyhow::Error> = None;
+    let mut shown = State::default();
     loop {
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst) || failure.is_some();
         while !interrupted && !exhausted && running.len() < parallel {
             let (claimed, state) = sweep.update(|state| {
                 let claimed = state::claim(state, spec, pick)?;
@@ -76,15 +79,28 @@ pub(crate) fn trials(
                 break;
             };
             display.started(spec, &state, &trial)?;
-            running.push(Running::start(spec, sweep, trial)?);
-            if matches!(pick, Pick::Only(_)) {
-                exhausted = true;
+            shown = state;
+            exhausted = matches!(pick, Pick::Only(_));
+            match Running::start(spec, sweep, trial.clone()) {
+                Ok(child) => running.push(child),
+                Err(error) => {
+                    sweep.update(|state| {
+                        let entry = state.trials.iter_mut().find(|t| t.trial == trial.trial);
+                        if let Some(entry) = entry {
+                            (entry.status, entry.reason) =
+                                (Status::Interrupted, Some(format!("{error:#}")));
+                        }
+                        Ok(())
+                    })?;
+                    failure = Some(error);
+                    break;
+                }
             }
         }
         if running.is_empty() {
             break;
         }
-        if interrupted && !signalled {
+        if (INTERRUPTED.load(Ordering::SeqCst) || failure.is_some()) && !signalled {
             display.line(format_args!(
                 "interrupted: stopping {} running trial(s)",
                 running.len()
@@ -139,7 +155,14 @@ pub(crate) fn trials(
                 Ok(snapshot(state))
             })?;
             display.ended(spec, &state, &ended)?;
+            shown = state;
         }
+        if display.live() {
+            display.progress(spec, &shown, &running)?;
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
     }
     Ok(if INTERRUPTED.load(Ordering::SeqCst) {
         Outcome::Interrupted

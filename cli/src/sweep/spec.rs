@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn the_mnist_example_spec_parses() {
+        let spec = Spec::parse(include_str!("../../../examples/mnist/sweep.toml")).unwrap();
+        assert_eq!((spec.trial_count(), spec.method), (8, Method::Tpe));
+        assert_eq!(
+            spec.parameters.keys().collect::<Vec<_>>(),
+            ["batch_size", "lr"]
+        );
+    }
+
+    #[test]
     fn errors_name_the_key_and_the_line() {
         let goal = error("program = \"p\"\nmetric = \"acc\"\ngoal = \"maxx\"\n[parameters]\nx = { grid = [1] }\n");
         assert!(goal.contains("line 3"), "{goal}");
