@@ -15,6 +15,9 @@ use super::store::{self, Run};
 use super::table::{self, Table};
 use labbook::store::read::{RunDir, Store};
 
+/// The final `(value, time)` of each metric of one run.
+type Finals = BTreeMap<String, (f64, f64)>;
+
 /// What runs are pooled by.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum GroupBy {
@@ -96,7 +99,7 @@ pub(crate) fn compare(
         bail!("there are no runs to group; run an experiment first or name runs to compare");
     }
     // Value → the final `(value, time)` of each metric of each of its runs.
-    let mut pools: BTreeMap<String, Vec<BTreeMap<String, (f64, f64)>>> = BTreeMap::new();
+    let mut pools: BTreeMap<String, Vec<Finals>> = BTreeMap::new();
     for run in &runs {
         pools.entry(by.value(run)).or_default().push(finals(run)?);
     }
