@@ -2,7 +2,8 @@
 //! the flags are the experiment's `#[config]`, which `labbook::config` then overrides from
 //! `--set key=value`, `LABBOOK_SET="lr=0.01,batch_size=128"` and a `--config hp.toml` file
 //! (how `labbook sweep` sets each trial's point), the training loss is logged every 10 steps,
-//! test loss and accuracy once an epoch, and a summary at the end. Run it with
+//! test loss, accuracy and the epoch once an epoch at the same global step (so the charts line
+//! up in every UI), and a summary at the end. Run it with
 //! `cargo run --release --example mnist` (`-- --help` lists the flags); it reads or downloads
 //! the MNIST files, and trains on a generated stand-in, loudly labelled, when it can do neither.
 
@@ -132,10 +133,14 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
         let seconds = epoch_start.elapsed().as_secs_f64();
         train_seconds += seconds;
         let result = model::evaluate(&dev, &model, &data.test);
-        #[log(metric, step = epoch)]
+        // The epoch's metrics share `train_loss`'s x axis, the global step (the steps done so
+        // far), so every UI lines their charts up; the epoch is a metric of its own.
+        #[log(metric, step = steps)]
         let test_loss = result.loss;
-        #[log(metric, step = epoch)]
+        #[log(metric, step = steps)]
         let test_acc = result.accuracy;
+        #[log(metric, name = "epoch", step = steps)]
+        epoch;
         #[log(histogram, name = "fc1/weight", step = epoch)]
         &model.0 .0.weight;
         #[log(image, name = "predictions", step = epoch)]

@@ -52,11 +52,17 @@ fn trains_on_idx_files_and_records_the_run() {
     );
     let test_acc = lines(&dir.join("metrics/test_acc.jsonl"));
     assert_eq!(test_acc.len(), 2);
+    // At the global step, as train_loss: the 16 steps of each epoch done.
     for (epoch, point) in test_acc.iter().enumerate() {
-        assert_eq!(point["step"], epoch);
+        assert_eq!(point["step"], (epoch + 1) * 16);
         assert!((0.0..=1.0).contains(&point["value"].as_f64().unwrap()));
     }
-    assert_eq!(lines(&dir.join("metrics/test_loss.jsonl")).len(), 2);
+    assert_eq!(steps_of(&dir, "test_loss"), [16, 32]);
+    let epochs: Vec<(u64, f64)> = lines(&dir.join("metrics/epoch.jsonl"))
+        .iter()
+        .map(|p| (p["step"].as_u64().unwrap(), p["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(epochs, [(16, 0.0), (32, 1.0)]);
 
     let params = json(&dir.join("params.json"));
     assert_eq!(params["lr"], 0.001);
@@ -129,7 +135,8 @@ fn resume_continues_every_stream_and_keeps_the_last_three_checkpoints() {
         (0..7).map(|i| i * 10).collect::<Vec<_>>(),
         "4 × 16 steps"
     );
-    assert_eq!(steps_of(&first, "test_acc"), [0, 1, 2, 3]);
+    assert_eq!(steps_of(&first, "test_acc"), [16, 32, 48, 64]);
+    assert_eq!(steps_of(&first, "epoch"), [16, 32, 48, 64]);
     let info = json(&first.join("metadata/info.json"));
     assert_eq!(
         (info["status"].as_str(), info["resumes"].as_u64()),
@@ -205,7 +212,7 @@ fn a_run_killed_mid_epoch_resumes_without_duplicate_or_missing_steps() {
         expected,
         "every 10th of 768 steps, each once"
     );
-    assert_eq!(steps_of(&dir, "test_acc"), [0, 1, 2]);
+    assert_eq!(steps_of(&dir, "test_acc"), [256, 512, 768]);
     assert_eq!(json(&dir.join("metadata/info.json"))["status"], "COMPLETE");
 }
 
