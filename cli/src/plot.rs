@@ -22,7 +22,9 @@ pub(crate) struct Args {
     /// `experiment/id`, `experiment` (its latest run) or a run directory.
     #[arg(required = true)]
     runs: Vec<String>,
-    /// A metric or histogram to draw (repeat or separate with commas): one panel each.
+    /// A metric or histogram to draw (repeat or separate with commas): one panel each. A
+    /// system metric is `system/<name>` (`system/cpu_utilization_percentage`), its steps
+    /// seconds since the run started.
     #[arg(
         short,
         long = "metric",
@@ -166,7 +168,12 @@ fn panels_of(metric: &str, runs: &[Run], x: XAxis) -> Result<Vec<Panel>> {
     let mut heatmaps = Vec::new();
     for (index, run) in runs.iter().enumerate() {
         let start = run.info.start_unix;
-        let scalar = run.dir.stream(StreamKind::Metric, metric);
+        let mut scalar = run.dir.stream(StreamKind::Metric, metric);
+        if let Some(name) = metric.strip_prefix("system/") {
+            if !scalar.path().is_file() {
+                scalar = run.dir.stream(StreamKind::System, name);
+            }
+        }
         let histogram = run.dir.stream(StreamKind::Histogram, metric);
         let at = |step: u64, time: f64| match x {
             XAxis::Step => step as f64,
@@ -218,9 +225,12 @@ fn panels_of(metric: &str, runs: &[Run], x: XAxis) -> Result<Vec<Panel>> {
     if series.is_empty() && heatmaps.is_empty() {
         let known: Vec<String> = runs
             .iter()
-            .flat_map(|r| [r.dir.metrics(), r.dir.histograms()])
+            .flat_map(|r| [r.dir.metrics(), r.dir.histograms(), r.dir.system()])
             .flatten()
-            .map(|s| s.key())
+            .map(|s| match s.kind() {
+                StreamKind::System => format!("system/{}", s.key()),
+                _ => s.key(),
+            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();

@@ -173,6 +173,65 @@ fn show_lists_info_config_params_streams_artifacts_and_checkpoints() {
 }
 
 #[test]
+fn show_and_plot_read_the_system_metrics_apart_from_the_metrics() {
+    let f = sweep();
+    let dir = f.run_dir("mnist", 1);
+    std::fs::create_dir_all(dir.join("system")).unwrap();
+    let cpu = (0..=4)
+        .map(|i| {
+            format!(
+                "{{\"step\":{},\"value\":{}.5,\"time\":{}}}\n",
+                i * 10,
+                40 + i,
+                T0 + 10.0 * i as f64
+            )
+        })
+        .collect::<String>();
+    std::fs::write(dir.join("system/cpu_utilization_percentage.jsonl"), cpu).unwrap();
+    std::fs::write(
+        dir.join("system/process_memory_rss_megabytes.rank1.jsonl"),
+        format!("{{\"step\":0,\"value\":512.0,\"time\":{T0}}}\n"),
+    )
+    .unwrap();
+
+    let show = squash(&f.labbook(&["show", "mnist/1"]).ok());
+    let system = show
+        .split("\nsystem (steps in seconds)\n")
+        .nth(1)
+        .expect("a system block");
+    assert!(
+        system.contains("\n cpu_utilization_percentage 5 0–40 44.5 40.5 44.5\n"),
+        "{show}"
+    );
+    assert!(
+        system.contains("\n process_memory_rss_megabytes.rank1 1 0–0 512 512 512\n"),
+        "{show}"
+    );
+    let metrics = show.split("\nmetrics\n").nth(1).unwrap();
+    let metrics = metrics.split("\nsystem").next().unwrap();
+    assert!(!metrics.contains("cpu_utilization_percentage"), "{show}");
+
+    let out = f.labbook(&[
+        "plot",
+        "mnist/1",
+        "-m",
+        "system/cpu_utilization_percentage",
+        "-o",
+        "cpu.png",
+    ]);
+    assert_eq!(out.ok(), "wrote cpu.png (1000x600)\n");
+    let (width, _, pixels) = png_pixels(&f.dir.path().join("cpu.png"));
+    assert!(coloured(&pixels, width, (120, 80, 960, 520)) > 200);
+    let unknown = f
+        .labbook(&["plot", "mnist/1", "-m", "system/gpu", "-o", "gpu.png"])
+        .error();
+    assert!(
+        unknown.contains("system/cpu_utilization_percentage"),
+        "{unknown}"
+    );
+}
+
+#[test]
 fn compare_puts_runs_side_by_side_and_marks_the_best() {
     let f = sweep();
     let out = f.labbook(&["compare", "mnist/1", "mnist/2", "mnist/3"]);
