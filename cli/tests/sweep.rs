@@ -532,3 +532,48 @@ fn spec_errors_name_the_key_and_line() {
          needs lists: give it as `{ grid = [...] }`, or set `method = \"random\"` or `\"tpe\"`\n"
     );
 }
+
+#[test]
+fn a_second_ctrl_c_kills_trials_that_ignore_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stubborn.toml"),
+        "program = \"sh\"\nargs = [\"-c\", \"trap '' INT; echo ready; sleep 60\"]\n\
+         metric = \"score\"\ngoal = \"max\"\n[parameters]\nx = { grid = [1] }\n",
+    )
+    .unwrap();
+    let sweep = Sweep { dir };
+    let mut first = sweep
+        .command(&["sweep", "run", "stubborn.toml"], 0)
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(first.stdout.take().unwrap()));
+    let mut next_line = || lines.next().unwrap().unwrap();
+    assert!(next_line().starts_with("sweep stubborn-"));
+    assert_eq!(next_line(), "trial 0 started: x=1");
+    let log = std::fs::read_dir(sweep.store().join(".sweeps"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("trial-0.log");
+    // The child has set its trap once it says so.
+    while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("ready")) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = first.id().to_string();
+    let sigint = || {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    sigint();
+    assert_eq!(next_line(), "interrupted: stopping 1 running trial(s)");
+    sigint();
+    assert_eq!(next_line(), "interrupted again: killing the trials");
+    assert!(!wait(&mut first, "the sweep").success());
+    assert_eq!(sweep.statuses()[&0], "INTERRUPTED");
+}

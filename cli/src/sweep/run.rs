@@ -2,10 +2,10 @@
 //! their runs found, watched for the median rule, and recorded when they end. Ctrl-C (or
 //! SIGTERM, as SLURM sends at a time limit) passes SIGINT to every child's process group and
 //! waits for them: their runs end `FAILED` (interrupted), their trials `INTERRUPTED`, and the
-//! next `labbook sweep run` runs them again.
+//! next `labbook sweep run` runs them again. A second Ctrl-C kills them (SIGKILL).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -22,16 +22,22 @@ use super::trial::{Finder, Running};
 /// How often children and their streams are looked at.
 const POLL: Duration = Duration::from_millis(200);
 
-/// Set by Ctrl-C, SIGTERM or SIGHUP.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many times Ctrl-C, SIGTERM or SIGHUP came.
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+fn interrupted() -> bool {
+    SIGNALS.load(Ordering::SeqCst) > 0
+}
 
 /// Catches Ctrl-C, SIGTERM and SIGHUP for the sweep (once a process).
 fn catch_signals() -> Result<()> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED
         .get_or_init(|| {
-            ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
-                .map_err(|e| e.to_string())
+            ctrlc::set_handler(|| {
+                SIGNALS.fetch_add(1, Ordering::SeqCst);
+            })
+            .map_err(|e| e.to_string())
         })
         .clone()
         .map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C to stop the trials cleanly: {e}"))
@@ -64,12 +70,13 @@ pub(crate) fn trials(
     let mut curves = Curves::default();
     let mut exhausted = false;
     let mut signalled = false;
+    let mut killed = false;
     // A trial that could not start stops the sweep as Ctrl-C does, and is the error.
     let mut failure: Option<anyhow::Error> = None;
     let mut shown = State::default();
     loop {
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst) || failure.is_some();
-        while !interrupted && !exhausted && running.len() < parallel {
+        let stopping = interrupted() || failure.is_some();
+        while !stopping && !exhausted && running.len() < parallel {
             let (claimed, state) = sweep.update(|state| {
                 let claimed = state::claim(state, spec, pick)?;
                 Ok((claimed, snapshot(state)))
@@ -100,7 +107,7 @@ pub(crate) fn trials(
         if running.is_empty() {
             break;
         }
-        if (INTERRUPTED.load(Ordering::SeqCst) || failure.is_some()) && !signalled {
+        if (interrupted() || failure.is_some()) && !signalled {
             display.line(format_args!(
                 "interrupted: stopping {} running trial(s)",
                 running.len()
@@ -110,6 +117,11 @@ pub(crate) fn trials(
                 child.interrupt();
             }
             signalled = true;
+        }
+        if SIGNALS.load(Ordering::SeqCst) > 1 && !killed {
+            display.line(format_args!("interrupted again: killing the trials"))?;
+            running.iter_mut().for_each(Running::kill);
+            killed = true;
         }
         std::thread::sleep(POLL);
         finder.find(store, sweep, &mut running);
@@ -164,7 +176,7 @@ pub(crate) fn trials(
     if let Some(error) = failure {
         return Err(error);
     }
-    Ok(if INTERRUPTED.load(Ordering::SeqCst) {
+    Ok(if interrupted() {
         Outcome::Interrupted
     } else {
         Outcome::Done

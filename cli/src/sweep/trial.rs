@@ -90,6 +90,11 @@ impl Running {
         let _ = killpg(group, Signal::SIGINT);
     }
 
+    /// Kills the child's process group at once (a second Ctrl-C).
+    pub fn kill(&mut self) {
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+    }
+
     /// Whether the run of `info` is this trial's: started after the trial was (not an
     /// earlier, interrupted attempt), with the sweep's group and the trial's `sweep.trial`
     /// tag, or by the child's process on this host.
