@@ -13,7 +13,7 @@ mod gc;
 mod group_by;
 mod ls;
 mod plot;
-#[cfg(feature = "mlflow")]
+mod reproduce;
 mod show;
 mod store;
 #[cfg(feature = "mlflow")]

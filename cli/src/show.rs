@@ -89,6 +89,7 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
         };
         lines.push(("git", format!("{}{dirty}", git.commit)));
     }
+    lines.extend(super::reproduce::facts(info));
     if info.world_size > 1 {
         lines.push((
             "ranks",
@@ -119,6 +120,7 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
             writeln!(out, "  {line}")?;
         }
     }
+    super::reproduce::restore(info, run.dir.path(), out)?;
     Ok(())
 }
 

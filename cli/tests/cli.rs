@@ -116,6 +116,66 @@ fn ls_json_holds_whole_configs_and_last_points() {
     );
 }
 
+/// The build, the machine, the seed, and the commands that give back the exact code: the
+/// commit, and the saved patch of the uncommitted changes with what it left out.
+#[test]
+fn show_tells_how_the_run_was_built_and_how_to_restore_its_code() {
+    let f = sweep();
+    let dir = f.run_dir("mnist", 1);
+    let info_file = dir.join("metadata/info.json");
+    let mut info: Value =
+        serde_json::from_str(&std::fs::read_to_string(&info_file).unwrap()).unwrap();
+    info["git"] = json!({
+        "commit": "0123abcd", "dirty": true, "work_tree": "/src/mnist",
+        "untracked": ["notes.txt", "data/"],
+        "diff": {"file": "code/diff.patch", "bytes": 12, "left_out": [
+            {"path": ".env", "reason": "secret"},
+            {"path": "big.bin", "reason": "too_large", "bytes": 5_000_000},
+        ]},
+    });
+    info["build"] = json!({
+        "rustc": "rustc 1.95.0 (59807616e 2026-04-14)", "target": "x86_64-unknown-linux-gnu",
+        "profile": "release", "cargo_lock_sha256": "cb96", "program": {"name": "mnist", "version": "0.3.0"},
+    });
+    info["machine"] = json!({"cpus": 16, "cpus_available": 8, "cpu": "AMD EPYC 9654",
+        "memory_bytes": 64_000_000_000u64, "gpus": ["NVIDIA H100 80GB HBM3"]});
+    info["seed"] = json!(42);
+    fixture::write_json(&info_file, &info);
+    std::fs::create_dir_all(dir.join("code")).unwrap();
+    std::fs::write(dir.join("code/diff.patch"), "diff --git \n").unwrap();
+    let patch = std::fs::canonicalize(dir.join("code/diff.patch")).unwrap();
+
+    let shown = f.labbook(&["show", "mnist/1"]).ok();
+    for line in [
+        "build      rustc 1.95.0 (59807616e 2026-04-14), x86_64-unknown-linux-gnu, release, mnist 0.3.0, Cargo.lock sha256 cb96\n".to_owned(),
+        "machine    16 CPUs (8 available), AMD EPYC 9654, 64.0 GB memory, GPUs NVIDIA H100 80GB HBM3\n".to_owned(),
+        "seed       42\n".to_owned(),
+        format!("\nrestore the code\n  cd /src/mnist && git checkout 0123abcd && git apply {}\n", patch.display()),
+        "  not in the patch: .env (looks like a secret)\n  not in the patch: big.bin (too large, 5.0 MB)\n".to_owned(),
+        "  untracked, not saved: notes.txt, data/\n".to_owned(),
+    ] {
+        assert!(shown.contains(&line), "no {line:?} in\n{shown}");
+    }
+
+    // Without git facts there is nothing to restore from; a clean tree needs the commit only.
+    let other = f.run_dir("mnist", 2).join("metadata/info.json");
+    let mut without: Value =
+        serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    without.as_object_mut().unwrap().remove("git");
+    fixture::write_json(&other, &without);
+    assert!(!f
+        .labbook(&["show", "mnist/2"])
+        .ok()
+        .contains("restore the code"));
+    info["git"] = json!({"commit": "0123abcd", "dirty": false});
+    fixture::write_json(&info_file, &info);
+    let clean = f.labbook(&["show", "mnist/1"]).ok();
+    assert!(
+        clean.contains("\nrestore the code\n  git checkout 0123abcd\n\n"),
+        "{clean}"
+    );
+}
+
 #[test]
 fn show_lists_info_config_params_streams_artifacts_and_checkpoints() {
     let f = sweep();
