@@ -554,6 +554,8 @@ fn a_run_is_mirrored_to_the_server_while_it_trains() {
         &server.uri(),
         json!({
             "experiment": "mlflow-mirror",
+            // Opens in MLflow 3's model-training view, not among GenAI evaluation runs.
+            "experiment_tags": {"mlflow.experimentKind": "custom_model_development"},
             "run_name": label,
             "runs": 1,
             "status": "FINISHED",
@@ -1069,7 +1071,7 @@ fn ctrl_c_while_the_server_never_answers_ends_the_run_failed_within_the_grace() 
     }
     #[cfg(feature = "tensorboard")]
     {
-        let events: Vec<_> = std::fs::read_dir(dir.join("tensorboard"))
+        let events: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with("events.out"))

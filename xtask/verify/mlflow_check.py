@@ -7,6 +7,7 @@ SPEC is a JSON object written by labbook's tests:
   experiment     name of the MLflow experiment (required)
   run_name       the run to check, found by name in the experiment (required)
   runs           how many runs the experiment must hold (optional: no duplicate runs)
+  experiment_tags {key: value}   the experiment's tags, exact values
   status         FINISHED / FAILED / KILLED / RUNNING
   params         {key: value}      exact values
   absent_params  [key, ...]        must not be set
@@ -49,6 +50,9 @@ def check(client, spec, fails):
     if exp is None:
         fails.append(f"experiment {spec['experiment']!r} not found")
         return
+    for key, want in spec.get("experiment_tags", {}).items():
+        if exp.tags.get(key) != want:
+            fails.append(f"experiment tag {key} = {exp.tags.get(key)!r}, want {want!r}")
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     if "runs" in spec and len(runs) != spec["runs"]:
         fails.append(f"experiment holds {len(runs)} runs, want {spec['runs']}: "

@@ -86,6 +86,11 @@ impl MetricValue {
     }
 }
 
+/// The experiment tag MLflow 3's UI reads for an experiment's type, and its value for model
+/// training: `mlflow.experimentKind` = `custom_model_development`, what MLflow 3.17's type
+/// selector writes for "Machine learning".
+pub const EXPERIMENT_KIND: (&str, &str) = ("mlflow.experimentKind", "custom_model_development");
+
 impl Client {
     pub fn new(settings: &Settings) -> Result<Client, MlflowError> {
         let invalid = |setting, reason: String| MlflowError::Settings { setting, reason };
@@ -125,7 +130,9 @@ impl Client {
         })
     }
 
-    /// The id of the experiment called `name`, created when missing.
+    /// The id of the experiment called `name`, created when missing: tagged as a model-training
+    /// experiment ([`EXPERIMENT_KIND`]), so that MLflow 3 files it as model training rather
+    /// than among GenAI evaluation runs. An existing experiment is left as it is.
     pub fn experiment_id(&self, name: &str) -> Result<String, MlflowError> {
         let get = || -> Result<Option<String>, MlflowError> {
             let found = self.send(
@@ -152,7 +159,11 @@ impl Client {
         if let Some(id) = get()? {
             return Ok(id);
         }
-        let created = self.post("experiments/create", &json!({ "name": name }));
+        let (kind, value) = EXPERIMENT_KIND;
+        let created = self.post(
+            "experiments/create",
+            &json!({ "name": name, "tags": [{ "key": kind, "value": value }] }),
+        );
         match created {
             Ok(body) => text(&body["experiment_id"]).ok_or_else(|| {
                 self.rejected(
