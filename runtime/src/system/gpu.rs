@@ -112,19 +112,54 @@ fn visible(nvml: &Nvml) -> Vec<u32> {
         return (0..count).collect();
     };
     let mut indices = Vec::new();
-    for token in list.split(',').map(str::trim) {
-        let index = match token.parse::<u32>() {
-            Ok(index) if index < count => Some(index),
-            Ok(_) => None,
-            Err(_) if token.starts_with("GPU-") || token.starts_with("MIG-") => nvml
-                .device_by_uuid(token)
+    for gpu in named(&list) {
+        let index = match gpu {
+            Named::Index(index) => Some(index).filter(|i| *i < count),
+            Named::Uuid(uuid) => nvml
+                .device_by_uuid(uuid)
                 .ok()
                 .and_then(|device| device.index().ok()),
-            Err(_) => None,
         };
         // CUDA ignores every device after one it cannot find.
         let Some(index) = index else { break };
         indices.push(index);
     }
     indices
+}
+
+/// A GPU as `CUDA_VISIBLE_DEVICES` names it.
+#[derive(Debug, PartialEq, Eq)]
+enum Named<'a> {
+    Index(u32),
+    Uuid(&'a str),
+}
+
+/// The GPUs `list` names, in order, up to the first that is neither an index nor a UUID
+/// (CUDA ignores the rest; `-1` hides every GPU).
+fn named(list: &str) -> Vec<Named<'_>> {
+    let mut gpus = Vec::new();
+    for token in list.split(',').map(str::trim) {
+        let gpu = match token.parse::<u32>() {
+            Ok(index) => Named::Index(index),
+            Err(_) if token.starts_with("GPU-") || token.starts_with("MIG-") => Named::Uuid(token),
+            Err(_) => break,
+        };
+        gpus.push(gpu);
+    }
+    gpus
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuda_visible_devices_names_gpus_by_index_or_uuid_up_to_the_first_it_cannot_read() {
+        use Named::{Index, Uuid};
+        assert_eq!(named("2,3"), [Index(2), Index(3)]);
+        assert_eq!(named(" GPU-8f2e, 1 "), [Uuid("GPU-8f2e"), Index(1)]);
+        assert_eq!(named("0,x,1"), [Index(0)]);
+        assert_eq!(named("-1"), []);
+        assert_eq!(named(""), []);
+    }
 }
