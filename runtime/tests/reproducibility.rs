@@ -84,6 +84,7 @@ fn run_in(
     let status = support::child_command("repro", store.path())
         .current_dir(cwd)
         .env_remove("CUDA_VISIBLE_DEVICES")
+        .env_remove("LABBOOK_DIFF_MAX")
         .envs(vars.iter().copied())
         .status()
         .unwrap();
@@ -186,6 +187,16 @@ fn a_clean_tree_has_no_patch() {
     let (_store, run, info) = run_in(repo.path(), &[]);
     let git_info = info.git.unwrap();
     assert!(!git_info.dirty && git_info.diff.is_none() && git_info.untracked.is_empty());
+    assert!(!run.path().join("code").exists());
+}
+
+#[test]
+fn a_zero_diff_max_saves_no_patch() {
+    let repo = repository(&[("a.txt", b"a\n")]);
+    std::fs::write(repo.path().join("a.txt"), "changed\n").unwrap();
+    let (_store, run, info) = run_in(repo.path(), &[("LABBOOK_DIFF_MAX", "0")]);
+    let git_info = info.git.unwrap();
+    assert!(git_info.dirty && git_info.diff.is_none());
     assert!(!run.path().join("code").exists());
 }
 

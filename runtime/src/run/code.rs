@@ -7,6 +7,7 @@
 //! (binary-safe), so ignored files never get in; files whose names look like secrets
 //! ([`SECRETS`]) are left out even when tracked, and so are files whose change would take the
 //! patch over `LABBOOK_DIFF_MAX` bytes (default 1 MB). Both are listed in [`Diff::left_out`].
+//! `LABBOOK_DIFF_MAX=0` saves no patch.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -77,6 +78,9 @@ pub(crate) fn save_diff(git: &Git, run_dir: &Path) -> Option<Diff> {
     }
     let top = Path::new(git.work_tree.as_deref()?);
     let max = diff_max();
+    if max == 0 {
+        return None;
+    }
     let changed = |excludes: &[OsString]| {
         let mut args: Vec<OsString> = [
             "diff",
@@ -175,7 +179,7 @@ fn too_large(path: &str, bytes: u64) -> LeftOut {
     }
 }
 
-/// `LABBOOK_DIFF_MAX` in bytes, or [`DEFAULT_DIFF_MAX`].
+/// `LABBOOK_DIFF_MAX` in bytes (0: no patch), or [`DEFAULT_DIFF_MAX`].
 fn diff_max() -> u64 {
     match std::env::var("LABBOOK_DIFF_MAX") {
         Ok(value) => value.trim().parse().unwrap_or_else(|_| {
