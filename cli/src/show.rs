@@ -152,17 +152,19 @@ fn titled(out: &mut dyn Write, title: &str, table: &Table) -> Result<()> {
 }
 
 fn metrics(run: &Run, out: &mut dyn Write) -> Result<()> {
-    scalars(run, run.dir.metrics(), "metrics", out)
+    scalars(run, run.dir.metrics(), "metric", "metrics", out)
 }
 
 /// The sampler's CPU, memory, disk and network streams, apart from the program's metrics.
 fn system(run: &Run, out: &mut dyn Write) -> Result<()> {
-    scalars(run, run.dir.system(), "system (steps in seconds)", out)
+    let title = "system (steps in seconds)";
+    scalars(run, run.dir.system(), "system metric", title, out)
 }
 
 fn scalars(
     run: &Run,
     streams: Vec<read::StreamFile>,
+    kind: &str,
     title: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -177,7 +179,7 @@ fn scalars(
         let name = stream.key();
         let read = stream
             .scalars()
-            .with_context(|| format!("cannot read `{name}` of {}", run.label()))?;
+            .with_context(|| format!("cannot read {kind} `{name}` of {}", run.label()))?;
         if let Some(warning) = read.warning {
             warn(warning);
         }
