@@ -126,6 +126,9 @@ fn panels_on<DB: DrawingBackend>(
     root.fill(&style::BACKGROUND).map_err(failed)?;
     for (panel, area) in panels.iter().zip(root.split_evenly(grid)) {
         let (x_range, y_range) = style::ranges(panel.points.iter().copied());
+        // Room around the points at the ends, which would sit on the axes.
+        let pad = (x_range.end - x_range.start) * 0.04;
+        let x_range = x_range.start - pad..x_range.end + pad;
         let mut chart = ChartBuilder::on(&area)
             .caption(&panel.title, style::title())
             .margin(18)
