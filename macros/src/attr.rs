@@ -11,7 +11,7 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Ident, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Ranks, Spanned, System};
+use crate::model::{Every, ExperimentArgs, Kind, LogArgs, Mode, Ranks, Spanned, System};
 
 /// The keys of every labbook attribute (`crate` is Rust's own keyword, `Token![crate]`).
 pub mod kw {
@@ -27,10 +27,14 @@ pub mod kw {
     syn::custom_keyword!(off);
     syn::custom_keyword!(tags);
     syn::custom_keyword!(group);
+    syn::custom_keyword!(best);
+    syn::custom_keyword!(mode);
+    syn::custom_keyword!(max);
+    syn::custom_keyword!(min);
 }
 
 const EXPERIMENT_OPTIONS: &str = "`name`, `ranks`, `resume`, `system`, `tags`, `group`, `crate`";
-const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`";
+const LOG_OPTIONS: &str = "`every`, `step`, `name`, `ranks`, `keep`, `best`, `mode`";
 
 /// One option of one attribute while it is parsed: set at most once.
 pub struct Attr<T> {
@@ -198,6 +202,8 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
     let mut name = Attr::new("log", "name");
     let mut ranks = Attr::new("log", "ranks");
     let mut keep = Attr::new("log", "keep");
+    let mut best = Attr::new("log", "best");
+    let mut mode = Attr::new("log", "mode");
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
         if input.is_empty() {
@@ -213,6 +219,10 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
             ranks.set(span, self::ranks(input)?, errors);
         } else if let Some(span) = key::<kw::keep>(input)? {
             keep.set(span, input.parse()?, errors);
+        } else if let Some(span) = key::<kw::best>(input)? {
+            best.set(span, input.parse()?, errors);
+        } else if let Some(span) = key::<kw::mode>(input)? {
+            mode.set(span, mode_value(input, errors)?, errors);
         } else {
             let key = Ident::parse_any(input)?;
             input.parse::<Token![=]>()?;
@@ -230,7 +240,28 @@ fn log_args_inner(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Op
         name: name.get(),
         ranks: ranks.get(),
         keep: keep.get(),
+        best: best.get(),
+        mode: mode.get(),
     }))
+}
+
+/// The value of `mode = max | min`; anything else is reported at the value (and read as
+/// `max`, so that no second error follows from it).
+fn mode_value(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Mode> {
+    if input.peek(kw::max) {
+        input.parse::<kw::max>()?;
+        return Ok(Mode::Max);
+    }
+    if input.peek(kw::min) {
+        input.parse::<kw::min>()?;
+        return Ok(Mode::Min);
+    }
+    let value: syn::Expr = input.parse()?;
+    errors.at(
+        value.span(),
+        "`mode` is `max` (larger is better) or `min` (smaller is better), like `mode = max`",
+    );
+    Ok(Mode::Max)
 }
 
 /// The value of `every = ...`: a positive literal or a constant's path.
@@ -489,7 +520,7 @@ mod tests {
         let (_, messages) = parse_log(parse_quote!(#[log(metric, evry = 10)]));
         assert_eq!(
             messages,
-            ["unknown option `evry` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+            ["unknown option `evry` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`, `best`, `mode`"]
         );
     }
 
@@ -641,12 +672,12 @@ mod tests {
         let (_, messages) = parse_log(parse_quote!(#[log(metric, r#every = 10)]));
         assert_eq!(
             messages,
-            ["unknown option `r#every` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+            ["unknown option `r#every` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`, `best`, `mode`"]
         );
         let (_, messages) = parse_log(parse_quote!(#[log(metric, type = 10)]));
         assert_eq!(
             messages,
-            ["unknown option `type` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`"]
+            ["unknown option `type` in `#[log]`; expected one of `every`, `step`, `name`, `ranks`, `keep`, `best`, `mode`"]
         );
     }
 

@@ -11,7 +11,8 @@ use syn::{Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
 
 use crate::errors::Errors;
 use crate::model::{
-    placeholder, ConfigArg, Every, Experiment, Kind, ProgressLoop, Ranks, Site, System, Target,
+    placeholder, ConfigArg, Every, Experiment, Kind, Mode, ProgressLoop, Ranks, Site, System,
+    Target,
 };
 use crate::{attr, options, validate, visit};
 
@@ -333,11 +334,23 @@ fn site(site: &Site, target: Target, context: &Context) -> Vec<Stmt> {
     let extra = match site.args.kind.value {
         Kind::Checkpoint => {
             let sites = local("__lb_sites");
-            let keep = site
+            let count = site
                 .args
                 .keep
                 .as_ref()
                 .map_or(quote!(1usize), |keep| keep.value.to_token_stream());
+            let best = match (&site.args.best, site.args.mode.as_deref()) {
+                (Some(metric), Some(mode)) => {
+                    let mode = match mode {
+                        Mode::Max => quote!(#private::Mode::Max),
+                        Mode::Min => quote!(#private::Mode::Min),
+                    };
+                    let metric = &metric.value;
+                    quote!(::core::option::Option::Some((#metric, #mode)))
+                }
+                _ => quote!(::core::option::Option::None),
+            };
+            let keep = quote!(#private::Keep { count: #count, best: #best });
             quote!(#sites, #counter, #step_value, #keep)
         }
         _ => quote!(#counter, #step_value),
@@ -783,7 +796,7 @@ mod tests {
             "{function}"
         );
         assert!(
-            function.contains("__lb_site_1 , __lb_step , 2"),
+            function.contains("__lb_site_1 , __lb_step , my :: labbook :: __private :: Keep { count : 2 , best : :: core :: option :: Option :: None }"),
             "{function}"
         );
     }

@@ -119,6 +119,17 @@ pub struct LogArgs {
     pub name: Option<Spanned<LitStr>>,
     pub ranks: Option<Spanned<Ranks>>,
     pub keep: Option<Spanned<LitInt>>,
+    /// `best = "test_acc"`: the metric a checkpoint site keeps its best checkpoints by.
+    pub best: Option<Spanned<LitStr>>,
+    /// `mode = max | min`: which way `best` is better.
+    pub mode: Option<Spanned<Mode>>,
+}
+
+/// `mode = max` or `mode = min`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Max,
+    Min,
 }
 
 /// The statement a site sits on, with the `#[log]` attribute stripped.

@@ -1,6 +1,6 @@
 //! Checks on the complete model, after the walk and before any code is generated: the
 //! function itself, the experiment's and the sites' names, options that do not fit a site's
-//! kind, and one name used with two kinds.
+//! kind, one name used with two kinds, and a `best` that names no metric of the experiment.
 
 use std::collections::HashMap;
 
@@ -30,6 +30,42 @@ pub fn experiment(experiment: &Experiment, errors: &mut Errors) {
     }
     experiment_options(&experiment.args, errors);
     sites(&experiment.sites, errors);
+    best_metrics(&experiment.sites, errors);
+}
+
+/// Each `best = "..."` names a metric some `#[log(metric)]` of the experiment logs.
+fn best_metrics(sites: &[Site], errors: &mut Errors) {
+    let mut metrics: Vec<&str> = sites
+        .iter()
+        .filter(|s| s.args.kind.value == Kind::Metric)
+        .map(|s| s.name.as_str())
+        .collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    for site in sites {
+        let Some(best) = &site.args.best else {
+            continue;
+        };
+        if site.args.kind.value != Kind::Checkpoint {
+            continue;
+        }
+        let name = best.value.value();
+        if metrics.contains(&name.as_str()) {
+            continue;
+        }
+        let known = if metrics.is_empty() {
+            "this experiment logs no metric".to_owned()
+        } else {
+            let listed: Vec<_> = metrics.iter().map(|m| format!("`{m}`")).collect();
+            format!("its metrics are {}", listed.join(", "))
+        };
+        errors.at(
+            best.value.span(),
+            format_args!(
+                "`best` names `{name}`, which no `#[log(metric)]` of this experiment logs; {known}"
+            ),
+        );
+    }
 }
 
 /// `system`, `tags` and `group`, by the rules the runtime applies to the environment.
@@ -111,15 +147,31 @@ fn options(site: &Site, errors: &mut Errors) {
             }
         }
     }
-    if let Some(keep) = &args.keep {
-        if args.kind.value != Kind::Checkpoint {
-            errors.at(
-                keep.span,
-                format_args!(
-                    "`keep` applies only to `#[log(checkpoint)]`, not to `#[log({kind})]`"
-                ),
-            );
+    for (option, key) in [
+        ("keep", args.keep.as_ref().map(|keep| keep.span)),
+        ("best", args.best.as_ref().map(|best| best.span)),
+    ] {
+        if let Some(key) = key {
+            if args.kind.value != Kind::Checkpoint {
+                errors.at(
+                    key,
+                    format_args!(
+                        "`{option}` applies only to `#[log(checkpoint)]`, not to `#[log({kind})]`"
+                    ),
+                );
+            }
         }
+    }
+    match (&args.best, &args.mode) {
+        (Some(best), None) if args.kind.value == Kind::Checkpoint => errors.at(
+            best.span,
+            "`best` needs `mode = max` or `mode = min` to say which values are better",
+        ),
+        (None, Some(mode)) => errors.at(
+            mode.span,
+            "`mode` says which values of `best` are better; add `best = \"<metric>\"` or remove `mode`",
+        ),
+        _ => {}
     }
 }
 
@@ -245,6 +297,49 @@ mod tests {
                 "`every` has no effect on `#[log(param)]`, which records once",
                 "`step` has no effect on `#[log(param)]`, which records once",
                 "`keep` applies only to `#[log(checkpoint)]`, not to `#[log(metric)]`",
+            ]
+        );
+    }
+
+    #[test]
+    fn best_needs_a_checkpoint_a_mode_and_a_logged_metric() {
+        let messages = check(
+            quote!(),
+            parse_quote!(
+                fn train() {}
+            ),
+            vec![
+                site(0, parse_quote!(#[log(metric)]), "test_acc"),
+                site(
+                    1,
+                    parse_quote!(#[log(metric, best = "test_acc", mode = max)]),
+                    "loss",
+                ),
+                site(2, parse_quote!(#[log(checkpoint, mode = min)]), "model"),
+                site(
+                    3,
+                    parse_quote!(#[log(checkpoint, best = "test_acc")]),
+                    "model",
+                ),
+                site(
+                    4,
+                    parse_quote!(#[log(checkpoint, best = "acc", mode = max)]),
+                    "model",
+                ),
+                site(
+                    5,
+                    parse_quote!(#[log(checkpoint, keep = 2, best = "test_acc", mode = max)]),
+                    "model",
+                ),
+            ],
+        );
+        assert_eq!(
+            messages,
+            [
+                "`best` applies only to `#[log(checkpoint)]`, not to `#[log(metric)]`",
+                "`mode` says which values of `best` are better; add `best = \"<metric>\"` or remove `mode`",
+                "`best` needs `mode = max` or `mode = min` to say which values are better",
+                "`best` names `acc`, which no `#[log(metric)]` of this experiment logs; its metrics are `loss`, `test_acc`",
             ]
         );
     }

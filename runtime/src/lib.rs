@@ -38,6 +38,7 @@ pub mod backends;
 pub mod checkpoint;
 pub mod config;
 mod diagnostics;
+mod early_stop;
 mod error;
 mod fanout;
 mod gate;
@@ -79,7 +80,9 @@ pub use inventory;
 pub use labbook_macros::{experiment, log, progress};
 
 pub use crate::artifact::Artifact;
+pub use crate::checkpoint::Mode;
 pub use crate::config::{config, Config, ConfigError};
+pub use crate::early_stop::EarlyStop;
 pub use crate::diagnostics::run_log_layer;
 pub use crate::error::{Error, Result};
 pub use crate::gate::Ranks;

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
+pub use crate::checkpoint::{Keep, Mode};
 pub use crate::gate::{Ranks, Site};
 pub use crate::run::{Experiment, ExperimentSpec, Outcome, Program, RunState, Sampling};
 pub use serde;
@@ -120,7 +121,7 @@ pub fn checkpoint<F, T: Checkpoint<F> + ?Sized>(
     sites: &[&Site],
     site: &Site,
     step: u64,
-    keep: usize,
+    keep: Keep,
     value: &T,
 ) {
     run.flush();

@@ -44,9 +44,9 @@ fn rank_suffix(rank: u32) -> String {
 }
 
 /// The rank a file of a checkpoint folder belongs to, from its name, when labbook wrote it:
-/// `step-…`, `last…`, their sidecars and their temporary files.
+/// `step-…`, `last…`, `best…`, their sidecars and their temporary files.
 pub(crate) fn owner(name: &str) -> Option<u32> {
-    if !(name.starts_with("step-") || name.starts_with("last.")) {
+    if !(name.starts_with("step-") || name.starts_with("last.") || name.starts_with("best.")) {
         return None;
     }
     let mut rank = 0;
@@ -70,6 +70,11 @@ pub(crate) fn link_durably(from: &Path, to: &Path) -> io::Result<()> {
     if let Err(e) = fs::rename(&tmp, to) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
+    }
+    // Renaming a link onto another name of the same file does nothing (POSIX): `to` was
+    // already that file, and the temporary name goes.
+    if kind(&tmp).is_some() {
+        let _ = fs::remove_file(&tmp);
     }
     layout::sync_folder(to.parent().unwrap_or(Path::new(".")))
 }

@@ -7,11 +7,14 @@
 //! at that moment. `last.<ext>` is a second name (a hard link) of the site's newest file, for
 //! people and other tools; resuming never reads it. Each file is written to a temporary
 //! name, fsynced and renamed, its folder fsynced (`files.rs`), so a kill leaves whole files.
-//! `keep` applies per site and rank. Resuming picks the newest consistent
+//! `keep` applies per site and rank; with `best = "metric", mode = max | min` a site keeps
+//! its `keep` best by that metric and its newest, and `best.<ext>` names the best one
+//! (`best.rs`). Resuming picks the newest consistent
 //! checkpoint (`point.rs` has the rule), truncates each of the rank's streams back to its
 //! recorded length (points logged after it are rolled back) and restores the counters, so
 //! no step is written twice and none is missing.
 
+mod best;
 mod files;
 mod point;
 mod resume;
@@ -26,6 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::gate::Counter;
 
+pub(crate) use self::best::restore as restore_best;
+pub use self::best::{Keep, Mode, Score};
 pub(crate) use self::resume::Resume;
 pub(crate) use self::save::{write, Saving};
 
@@ -122,6 +127,9 @@ pub struct Sidecar {
     /// zero), by index; a checkpoint site among them means this checkpoint is half a pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_after: Option<BTreeMap<u32, String>>,
+    /// The metric the site keeps its best checkpoints by, and its value at this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<Score>,
 }
 
 fn one() -> usize {

@@ -158,6 +158,7 @@ mod tests {
                 size: 0,
                 crc32c: None,
                 due_after: None,
+                best: None,
             },
         }
     }

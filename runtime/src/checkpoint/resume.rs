@@ -5,7 +5,8 @@
 //! A checkpoint whose file does not match its sidecar (cut short by a kill, changed since)
 //! is skipped with a warning, counted in the run's problems, and the one before it is
 //! used. Checkpoints of this rank saved after the chosen one, and temporary files a kill
-//! left, are removed; `last.<ext>` is pointed back at the chosen checkpoint. A rank whose
+//! left, are removed; `last.<ext>` is pointed back at the chosen checkpoint and `best.<ext>`
+//! at the best of those left. A rank whose
 //! checkpoint sites log on rank 0 only continues rank 0's counters, loads rank 0's files
 //! and leaves its own streams as they are.
 
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::best;
 use super::files::{self, Saved};
 use super::point::History;
 use super::{save, streams, Sidecar, FOLDER};
@@ -268,8 +270,9 @@ fn extension(sidecar: &Sidecar) -> String {
         .to_owned()
 }
 
-/// Removes the temporary files a kill left in this rank's checkpoint folders, and points
-/// each site's `last.<ext>` at its checkpoint at the resume point.
+/// Removes the temporary files a kill left in this rank's checkpoint folders, points each
+/// site's `last.<ext>` at its checkpoint at the resume point, and its `best.<ext>` at the
+/// best checkpoint left (or removes it when none is).
 fn tidy(dir: &Path, rank: u32, chosen: &Chosen) {
     files::walk(&dir.join(FOLDER), &mut |path| {
         let name = path
@@ -289,6 +292,21 @@ fn tidy(dir: &Path, rank: u32, chosen: &Chosen) {
         };
         if let Err(e) = result {
             tracing::warn!("labbook could not update {}: {e}", last.display());
+        }
+        let folder = files::site_folder(dir, name);
+        let best = [
+            folder.join(best::file_name(rank, extension)),
+            folder.join(best::sidecar_name(rank)),
+        ];
+        if best.iter().all(|path| files::kind(path).is_none()) {
+            continue;
+        }
+        match save::point_best(dir, rank, name) {
+            Ok(true) => {}
+            Ok(false) => best.iter().for_each(|path| {
+                let _ = fs::remove_file(path);
+            }),
+            Err(e) => tracing::warn!("labbook could not update {}: {e}", best[0].display()),
         }
     }
 }

@@ -1,15 +1,17 @@
-//! Saving one checkpoint: its file, its sidecar, `last`, and pruning to `keep`.
+//! Saving one checkpoint: its file, its sidecar, `last`, `best`, and pruning to `keep`.
 //!
 //! The order makes every kill safe: the file is written under a temporary name, fsynced
 //! and renamed; only then is the sidecar (naming the file, with its size and CRC-32C)
 //! written the same way; `last.<ext>` is then made a hard link to the new file (a durable
-//! copy where the file system has no hard links). A checkpoint exists once its sidecar
-//! does; a file without one is never loaded.
+//! copy where the file system has no hard links), and `best.<ext>` at the site's best when
+//! it keeps the best by a metric. A checkpoint exists once its sidecar does; a file without
+//! one is never loaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::best::{self, Keep, Score};
 use super::files::{self, Saved};
 use super::point::History;
 use super::{streams, Checkpoint, Sidecar, SIDECAR};
@@ -26,13 +28,14 @@ pub(crate) struct Saving<'a> {
     /// The checkpoint site.
     pub site: &'a Site,
     pub step: u64,
-    pub keep: usize,
+    pub keep: Keep,
     /// Every site of the experiment, for their counters.
     pub sites: &'a [&'a Site],
 }
 
 /// Saves `value` as the checkpoint of `saving.site` at `saving.step` and keeps the newest
-/// `keep` of that site (and any an older resume point still needs).
+/// `keep` of that site, or its `keep` best and its newest (and any an older resume point
+/// still needs).
 pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
     saving: &Saving<'_>,
     value: &T,
@@ -88,10 +91,15 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
         index: saving.site.index(),
         rank,
         sequence,
-        keep: saving.keep.max(1),
+        keep: saving.keep.count.max(1),
         size,
         crc32c: Some(crc),
         due_after: Some(due_after(saving, previous)),
+        best: saving.keep.best.map(|(metric, mode)| Score {
+            metric: metric.to_owned(),
+            mode,
+            value: best::latest(dir, rank, metric),
+        }),
     };
     let mut bytes = serde_json::to_vec_pretty(&sidecar).map_err(|e| Error::InvalidValue {
         name: format!("checkpoint {name}"),
@@ -102,6 +110,9 @@ pub(crate) fn write<F, T: Checkpoint<F> + ?Sized>(
     layout::write_durably(&path, &bytes).map_err(Error::io("cannot write", &path))?;
     let last = folder.join(files::last(rank, T::EXTENSION));
     files::link_durably(&file, &last).map_err(Error::io("cannot write", &last))?;
+    if sidecar.best.is_some() {
+        point_best(dir, rank, name).map_err(Error::io("cannot write", &folder))?;
+    }
     prune(dir, rank);
     Ok(file)
 }
@@ -122,6 +133,20 @@ fn due_after(saving: &Saving<'_>, previous: Option<&Saved>) -> BTreeMap<u32, Str
         .collect()
 }
 
+/// Points the `best.<ext>` of site `name` on `rank` at its best checkpoint; `false` when it
+/// has none.
+pub(crate) fn point_best(dir: &Path, rank: u32, name: &str) -> std::io::Result<bool> {
+    let mine: Vec<Saved> = files::saved(dir)
+        .into_iter()
+        .filter(|s| s.sidecar.rank == rank && s.sidecar.name == name)
+        .collect();
+    let site: Vec<&Saved> = mine.iter().collect();
+    match best::best(&site) {
+        Some(saved) => best::point_at(dir, saved).map(|()| true),
+        None => Ok(false),
+    }
+}
+
 /// Creates a site's folder and makes the new folders durable.
 fn create(dir: &Path, folder: &Path) -> Result<()> {
     if files::kind(folder).is_some_and(|k| k.is_dir()) {
@@ -139,8 +164,9 @@ fn create(dir: &Path, folder: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes each site's checkpoints of `rank` beyond the newest `keep` (the `keep` of the
-/// site's newest checkpoint), except those the newest resume point needs.
+/// Removes each site's checkpoints of `rank` but the newest `keep` (the `keep` of the
+/// site's newest checkpoint), or its `keep` best and its newest, except those the newest
+/// resume point needs.
 fn prune(dir: &Path, rank: u32) {
     let mine: Vec<Saved> = files::saved(dir)
         .into_iter()
@@ -162,9 +188,9 @@ fn prune(dir: &Path, rank: u32) {
     for name in history.sites() {
         let site: Vec<&Saved> = mine.iter().filter(|s| s.sidecar.name == name).collect();
         let keep = site.last().map_or(1, |s| s.sidecar.keep.max(1));
-        let excess = site.len().saturating_sub(keep);
-        for old in &site[..excess] {
-            if !needed.contains(old.path.as_path()) {
+        let kept = best::kept(&site, keep);
+        for (position, old) in site.iter().enumerate() {
+            if !kept.contains(&position) && !needed.contains(old.path.as_path()) {
                 remove(dir, old);
             }
         }
