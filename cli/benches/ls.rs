@@ -1,16 +1,28 @@
-//! `labbook ls` over a big store: 1,000 runs of 10 metrics with 10,000 points each (5.5 GB,
-//! written once into a temporary directory and removed afterwards).
+//! `labbook ls` over a big store, generated here: by default 1,000 runs of 10 metrics with
+//! 10,000 points each (5.5 GB, written into a temporary directory and removed afterwards).
 //!
-//! `cargo bench -p labbook-cli --bench ls`; `LABBOOK_BENCH_RUNS` and
-//! `LABBOOK_BENCH_POINTS` make the store smaller.
+//! `cargo bench -p labbook-cli --bench ls`. The store's size comes from the environment:
+//!
+//! - `LABBOOK_BENCH_RUNS` (1000), `LABBOOK_BENCH_METRICS` (10, at most 10) and
+//!   `LABBOOK_BENCH_POINTS` (10000 a metric): `LABBOOK_BENCH_RUNS=100000
+//!   LABBOOK_BENCH_POINTS=20` is the 100,000-run row of the README;
+//! - `LABBOOK_BENCH_SUMMARIES=off` leaves out the summary of its metrics that a run writes
+//!   at its end, so that every run is read as a crashed one (or one an older labbook wrote)
+//!   is: from the end of each metric's stream;
+//! - `LABBOOK_BENCH_STORE=DIR` keeps the store in `DIR` and uses it again the next time with
+//!   the same counts (generating 100,000 runs takes a minute or two).
+//!
+//! Every run is finished, as labbook leaves it: its info says `COMPLETE`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use labbook::store::jsonl::push_scalar;
+use labbook::store::jsonl::{push_scalar, Point};
+use labbook::store::summary::Summary;
 
 static STORE: OnceLock<PathBuf> = OnceLock::new();
 
@@ -27,6 +39,15 @@ const METRICS: [&str; 10] = [
     "test_loss",
 ];
 
+/// What the generated store holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Counts {
+    runs: usize,
+    metrics: usize,
+    points: usize,
+    summaries: bool,
+}
+
 fn main() {
     let count = |name: &str, default: usize| {
         std::env::var(name)
@@ -34,67 +55,118 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (runs, points) = (
-        count("LABBOOK_BENCH_RUNS", 1000),
-        count("LABBOOK_BENCH_POINTS", 10_000),
-    );
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let started = Instant::now();
-    generate(dir.path(), runs, points);
-    eprintln!(
-        "generated {runs} runs x {} metrics x {points} points in {:.1} s",
-        METRICS.len(),
-        started.elapsed().as_secs_f64()
-    );
-    STORE.set(dir.path().to_owned()).expect("set once");
+    let counts = Counts {
+        runs: count("LABBOOK_BENCH_RUNS", 1000),
+        metrics: count("LABBOOK_BENCH_METRICS", METRICS.len()).min(METRICS.len()),
+        points: count("LABBOOK_BENCH_POINTS", 10_000),
+        summaries: std::env::var("LABBOOK_BENCH_SUMMARIES").map_or(true, |v| v != "off"),
+    };
+    let temporary;
+    let root = match std::env::var_os("LABBOOK_BENCH_STORE") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            temporary = tempfile::tempdir().expect("a temporary directory");
+            temporary.path().to_owned()
+        }
+    };
+    let marker = root.join(".bench");
+    let wanted = format!("{counts:?}");
+    if fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        eprintln!("using the store in {} ({wanted})", root.display());
+    } else {
+        let _ = fs::remove_dir_all(&root);
+        let started = Instant::now();
+        generate(&root, counts);
+        fs::write(&marker, &wanted).expect("the store's marker");
+        eprintln!(
+            "generated {} runs x {} metrics x {} points (summaries: {}) in {:.1} s",
+            counts.runs,
+            counts.metrics,
+            counts.points,
+            counts.summaries,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    STORE.set(root).expect("set once");
     divan::main();
 }
 
-/// `sweep/<id>` with a config, a complete info, and every metric's points. The bulk of each
-/// stream is shared; the last points differ from run to run.
-fn generate(root: &Path, runs: usize, points: usize) {
-    let start = 1_732_370_000.0;
-    let bulk: Vec<Vec<u8>> = (0..METRICS.len())
+/// `sweep/<id>` with a config, a finished info (tags `baseline` and `optimizer=…`, group
+/// `lr-<n>`), every metric's points and, unless told otherwise, the summary of its metrics.
+/// The bulk of each stream is shared; the last points differ from run to run.
+fn generate(root: &Path, counts: Counts) {
+    let bulk: Vec<Vec<u8>> = (0..counts.metrics)
         .map(|m| {
-            let mut bytes = Vec::with_capacity(points * 60);
-            for step in 0..points.saturating_sub(10) as u64 {
+            let mut bytes = Vec::with_capacity(counts.points * 60);
+            for step in 0..counts.points.saturating_sub(10) as u64 {
                 let value = 1.0 / (1.0 + step as f64 * (m + 1) as f64 * 1e-3);
-                push_scalar(&mut bytes, step, value, start + step as f64 * 0.25);
+                push_scalar(&mut bytes, step, value, START + step as f64 * 0.25);
             }
             bytes
         })
         .collect();
-    for id in 1..=runs {
-        let dir = root.join("sweep").join(id.to_string());
-        fs::create_dir_all(dir.join("metadata")).unwrap();
-        let info = serde_json::json!({
-            "experiment": "sweep", "id": id, "status": "COMPLETE",
-            "start_time": "2024-11-23T13:53:20.000Z", "start_unix": start + id as f64,
-            "end_unix": start + id as f64 + 2500.0, "duration_s": 2500.0,
-            "function": "train", "source_file": "benches/ls.rs", "command": ["train"],
-            "executable": null, "working_dir": null, "host": "node-17", "user": "alice",
-            "pid": 1000 + id, "rank": 0, "world_size": 1, "launcher": "none",
-            "labbook_version": "0.1.0", "features": [], "backends": ["local"],
-            "queue_blocked_s": 0.0,
-        });
-        fs::write(dir.join("metadata/info.json"), info.to_string()).unwrap();
-        let config = serde_json::json!({
-            "lr": 10f64.powi(-((id % 4) as i32) - 1), "batch_size": 32 << (id % 3),
-            "optimizer": if id % 2 == 0 { "adam" } else { "sgd" }, "seed": id,
-        });
-        fs::write(dir.join("metadata/config.json"), config.to_string()).unwrap();
-        for (m, name) in METRICS.iter().enumerate() {
-            let path = dir.join("metrics").join(format!("{name}.jsonl"));
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let mut file = fs::File::create(&path).unwrap();
-            file.write_all(&bulk[m]).unwrap();
-            let mut tail = Vec::new();
-            for step in points.saturating_sub(10)..points {
-                let value = (id * 31 + m * 7 + step) as f64 % 1000.0 / 1000.0;
-                push_scalar(&mut tail, step as u64, value, start + step as f64 * 0.25);
-            }
-            file.write_all(&tail).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for first in 0..threads {
+            let bulk = &bulk;
+            scope.spawn(move || {
+                for id in (1 + first..=counts.runs).step_by(threads) {
+                    write_run(root, id, counts, bulk);
+                }
+            });
         }
+    });
+}
+
+/// 2024-11-23 13:53:20 UTC.
+const START: f64 = 1_732_370_000.0;
+
+fn write_run(store: &Path, id: usize, counts: Counts, bulk: &[Vec<u8>]) {
+    let dir = store.join("sweep").join(id.to_string());
+    fs::create_dir_all(dir.join("metadata")).unwrap();
+    let optimizer = if id.is_multiple_of(2) { "adam" } else { "sgd" };
+    let end_unix = START + id as f64 + 2500.0;
+    let info = serde_json::json!({
+        "experiment": "sweep", "id": id, "status": "COMPLETE",
+        "start_time": "2024-11-23T13:53:20.000Z", "start_unix": START + id as f64,
+        "end_time": "2024-11-23T14:35:00.000Z", "end_unix": end_unix, "duration_s": 2500.0,
+        "function": "train", "source_file": "benches/ls.rs", "command": ["train"],
+        "executable": null, "working_dir": null, "host": "node-17", "user": "alice",
+        "pid": 1000 + id, "rank": 0, "world_size": 1, "launcher": "none",
+        "labbook_version": "0.1.0", "features": [], "backends": ["local"],
+        "tags": {"baseline": "", "optimizer": optimizer}, "group": format!("lr-{}", id % 4),
+        "queue_blocked_s": 0.0,
+    });
+    fs::write(dir.join("metadata/info.json"), info.to_string()).unwrap();
+    let config = serde_json::json!({
+        "lr": 10f64.powi(-((id % 4) as i32) - 1), "batch_size": 32 << (id % 3),
+        "optimizer": optimizer, "seed": id,
+    });
+    fs::write(dir.join("metadata/config.json"), config.to_string()).unwrap();
+    let mut last = BTreeMap::new();
+    for (m, name) in METRICS.iter().take(counts.metrics).enumerate() {
+        let path = dir.join("metrics").join(format!("{name}.jsonl"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut file = fs::File::create(&path).unwrap();
+        file.write_all(&bulk[m]).unwrap();
+        let mut tail = Vec::new();
+        for step in counts.points.saturating_sub(10)..counts.points {
+            let value = (id * 31 + m * 7 + step) as f64 % 1000.0 / 1000.0;
+            let time = START + step as f64 * 0.25;
+            push_scalar(&mut tail, step as u64, value, time);
+            let step = step as u64;
+            last.insert(name.to_string(), Point { step, value, time });
+        }
+        file.write_all(&tail).unwrap();
+    }
+    if counts.summaries {
+        let metrics = last;
+        let summary = Summary {
+            rank: 0,
+            end_unix,
+            metrics,
+        };
+        summary.write(&dir).unwrap();
     }
 }
 
@@ -105,7 +177,7 @@ fn ls(args: &[&str]) {
     labbook_cli::run(argv, &mut std::io::sink()).expect("ls succeeds");
 }
 
-/// The table of every run: info, config and the last line of each of 10,000 streams.
+/// The table of every run: info, config and the last point of each metric.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn ls_table() {
     ls(&[]);
@@ -115,6 +187,12 @@ fn ls_table() {
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn ls_where_sort() {
     ls(&["--where", "lr<0.01", "--sort", "test_acc", "--desc"]);
+}
+
+/// The runs with a tag (half of them) in a group (a quarter of those).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn ls_tag_group() {
+    ls(&["--tag", "optimizer=adam", "--group", "lr-2"]);
 }
 
 /// Scripts' view: every run as JSON.

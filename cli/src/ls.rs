@@ -1,30 +1,43 @@
-//! `labbook ls`: a table of runs, read from each run's info and the last line of each metric.
+//! `labbook ls`: a table of runs, read from each run's info, config and the last point of
+//! each metric (from the summary a finished run wrote at its end, or from the end of each
+//! stream), filtered by status, tags, group and conditions, sorted by any of them.
+
+mod filter;
+mod load;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 
-use super::store::{self, Run};
+use self::filter::{Condition, InfoFilter, TagFilter};
+use self::load::{Row, Wanted};
+use super::store;
 use super::table::{self, Table};
-use super::warn;
-use labbook::store::read::{self, Point, RunDir, State, Store};
+use labbook::store::read::{State, Store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Only the runs of this experiment.
     experiment: Option<String>,
     /// Only runs in this state: running, complete, failed or crashed.
-    #[arg(long, value_name = "STATUS", value_parser = parse_state)]
+    #[arg(long, value_name = "STATUS", value_parser = filter::parse_state)]
     status: Option<State>,
+    /// Only runs with this tag: `baseline` (whatever its value) or `optimizer=adam`. Repeat
+    /// to require several.
+    #[arg(long = "tag", value_name = "TAG", value_parser = TagFilter::parse)]
+    tags: Vec<TagFilter>,
+    /// Only runs of this group.
+    #[arg(long, value_name = "GROUP")]
+    group: Option<String>,
     /// Only runs where a metric (its last value), config key or param compares as given:
     /// `lr<0.01`, `optimizer=adam`, `val_acc>=0.9`. Repeat to require several.
     #[arg(long = "where", value_name = "CONDITION", value_parser = Condition::parse)]
     conditions: Vec<Condition>,
     /// Order by a metric (its last value), config key, param, or `start`, `duration`,
-    /// `status`, `host`.
+    /// `status`, `host`, `group`.
     #[arg(long, value_name = "KEY")]
     sort: Option<String>,
     /// With `--sort`: largest first.
@@ -41,40 +54,19 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn parse_state(text: &str) -> Result<State, String> {
-    State::ALL
-        .into_iter()
-        .find(|s| s.as_str().eq_ignore_ascii_case(text))
-        .ok_or_else(|| "expected running, complete, failed or crashed".to_owned())
-}
-
-/// One line of the table, with everything a condition or the sort may ask for.
-#[derive(Debug)]
-pub(crate) struct Row {
-    pub run: Run,
-    /// `metadata/config.json` as written, and flattened to dotted keys.
-    pub config_json: Option<Value>,
-    pub config: BTreeMap<String, Value>,
-    pub params: BTreeMap<String, Value>,
-    pub metrics: BTreeMap<String, Point>,
-}
-
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
     let dirs = store::runs(store, args.experiment.as_deref())?;
-    let wanted = Wanted::from(args);
-    let mut rows: Vec<Row> = load_all(&dirs, &wanted)
+    let filter = InfoFilter {
+        status: args.status,
+        tags: args.tags.clone(),
+        group: args.group.clone(),
+    };
+    let mut rows: Vec<Row> = load::load_all(&dirs, &args.wanted(&filter))
         .into_iter()
-        .filter(|row| args.status.is_none_or(|s| row.run.state == s))
         .filter(|row| args.conditions.iter().all(|c| c.holds(row)))
         .collect();
     if let Some(key) = &args.sort {
-        rows.sort_by(|a, b| match (a.field(key), b.field(key)) {
-            (Some(x), Some(y)) if args.desc => y.cmp(&x),
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        });
+        rows.sort_by_cached_key(|row| Sorted(row.field(key), args.desc));
     }
     if args.json {
         let runs: Vec<Value> = rows.iter().map(as_json).collect();
@@ -86,8 +78,64 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         writeln!(out, "no runs")?;
         return Ok(());
     }
+    write_table(&rows, args, out)?;
+    if rows.iter().any(|r| r.run.info.problem_count() > 0) {
+        writeln!(
+            out,
+            "\nSome runs could not store or send everything; `labbook show RUN` says what."
+        )?;
+    }
+    Ok(())
+}
+
+impl Args {
+    /// What the rows need read: the metrics shown and those the conditions and the sort
+    /// name, and params only when a condition or the sort may name one.
+    fn wanted<'a>(&self, filter: &'a InfoFilter) -> Wanted<'a> {
+        let mut keys: Vec<&String> = self.conditions.iter().map(|c| &c.key).collect();
+        keys.extend(&self.sort);
+        let metrics = (!self.metrics.is_empty()).then(|| {
+            self.metrics
+                .iter()
+                .chain(keys.iter().copied())
+                .cloned()
+                .collect()
+        });
+        Wanted {
+            filter,
+            metrics,
+            params: !keys.is_empty(),
+        }
+    }
+}
+
+/// A row's value for `--sort`: rows without one last, whichever the direction.
+#[derive(PartialEq, Eq)]
+struct Sorted(Option<filter::Field>, bool);
+
+impl PartialOrd for Sorted {
+    fn partial_cmp(&self, other: &Sorted) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sorted {
+    fn cmp(&self, other: &Sorted) -> Ordering {
+        match (&self.0, &other.0) {
+            (Some(x), Some(y)) if self.1 => y.cmp(x),
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+}
+
+/// Run, status, start, duration, host; group and tags when any run has them; the config
+/// keys asked for (or those that differ); the last value of each metric.
+fn write_table(rows: &[Row], args: &Args, out: &mut dyn Write) -> Result<()> {
     let config_keys = if args.config.is_empty() {
-        differing_keys(&rows)
+        differing_keys(rows)
     } else {
         args.config.clone()
     };
@@ -96,25 +144,41 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         .flat_map(|r| r.metrics.keys())
         .filter(|m| args.metrics.is_empty() || args.metrics.contains(m))
         .collect();
+    let groups = rows.iter().any(|r| r.run.info.group.is_some());
+    let tags = rows.iter().any(|r| !r.run.info.tags.is_empty());
     let mut table = Table::new(
         ["RUN", "STATUS", "STARTED (UTC)", "DURATION", "HOST"]
             .into_iter()
+            .chain(groups.then_some("GROUP"))
+            .chain(tags.then_some("TAGS"))
             .map(str::to_owned)
             .chain(config_keys.iter().cloned())
             .chain(metric_names.iter().map(|m| m.to_string())),
     );
     table.align_right(3);
-    for row in &rows {
+    for row in rows {
+        let info = &row.run.info;
         let last_time = row.metrics.values().map(|p| p.time).reduce(f64::max);
         let mut cells = vec![
             row.run.label().to_owned(),
             row.run.status_cell(),
-            table::minute(row.run.info.start_unix),
+            table::minute(info.start_unix),
             row.run
                 .duration(last_time)
                 .map_or("-".into(), table::duration),
-            row.run.info.host.clone(),
+            info.host.clone(),
         ];
+        if groups {
+            cells.push(info.group.clone().unwrap_or_else(|| "-".into()));
+        }
+        if tags {
+            let joined: Vec<String> = labbook::RunTags::of(info).joined().collect();
+            cells.push(if joined.is_empty() {
+                "-".into()
+            } else {
+                joined.join(",")
+            });
+        }
         cells.extend(
             config_keys
                 .iter()
@@ -127,108 +191,7 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         }));
         table.push(cells);
     }
-    table.write(out)?;
-    if rows.iter().any(|r| r.run.info.problem_count() > 0) {
-        writeln!(
-            out,
-            "\nSome runs could not store or send everything; `labbook show RUN` says what."
-        )?;
-    }
-    Ok(())
-}
-
-/// Which files a listing has to read.
-struct Wanted {
-    /// `None`: every metric.
-    metrics: Option<BTreeSet<String>>,
-    params: bool,
-}
-
-impl Wanted {
-    fn from(args: &Args) -> Wanted {
-        let mut keys: Vec<&String> = args.conditions.iter().map(|c| &c.key).collect();
-        keys.extend(&args.sort);
-        let metrics = (!args.metrics.is_empty()).then(|| {
-            args.metrics
-                .iter()
-                .chain(keys.iter().copied())
-                .cloned()
-                .collect()
-        });
-        Wanted {
-            metrics,
-            params: !keys.is_empty(),
-        }
-    }
-}
-
-/// Reads the rows of `dirs` on every core, in their order.
-fn load_all(dirs: &[RunDir], wanted: &Wanted) -> Vec<Row> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let chunk = dirs.len().div_ceil(threads).max(16);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .filter_map(|d| load(d, wanted))
-                        .collect::<Vec<Row>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Vec<Row>>()
-    })
-}
-
-fn load(dir: &RunDir, wanted: &Wanted) -> Option<Row> {
-    let run = Run::load(dir)
-        .map_err(|e| warn(format_args!("skipped {}: {e:#}", dir.label())))
-        .ok()?;
-    let config_json = dir
-        .config()
-        .map_err(|e| warn(format_args!("{}: {e:#}", dir.label())))
-        .ok()
-        .flatten();
-    let config = config_json
-        .as_ref()
-        .map_or_else(BTreeMap::new, read::flatten);
-    let params = if wanted.params {
-        dir.params()
-            .ok()
-            .flatten()
-            .map_or_else(BTreeMap::new, |p| read::flatten(&p))
-    } else {
-        BTreeMap::new()
-    };
-    let mut metrics = BTreeMap::new();
-    for stream in dir.metrics() {
-        let name = stream.key();
-        if wanted.metrics.as_ref().is_some_and(|m| !m.contains(&name)) {
-            continue;
-        }
-        match stream.last() {
-            Ok(last) => {
-                if let Some(warning) = last.warning {
-                    warn(warning);
-                }
-                if let Some(point) = last.points.last() {
-                    metrics.insert(name, *point);
-                }
-            }
-            Err(e) => warn(format_args!("{}: {e}", dir.label())),
-        }
-    }
-    Some(Row {
-        run,
-        config_json,
-        config,
-        params,
-        metrics,
-    })
+    Ok(table.write(out)?)
 }
 
 /// The config keys whose values are not the same in every row.
@@ -265,117 +228,11 @@ fn as_json(row: &Row) -> Value {
         "start_unix": info.start_unix,
         "duration_s": row.run.duration(last_time),
         "host": info.host,
+        "group": info.group,
+        "tags": info.tags,
+        "notes": info.notes,
         "config": row.config_json,
         "metrics": metrics,
         "problems": row.run.problems(),
     })
-}
-
-/// A value to filter or sort by.
-#[derive(Clone, Debug, PartialEq)]
-enum Field {
-    Number(f64),
-    Text(String),
-}
-
-impl Eq for Field {}
-
-impl PartialOrd for Field {
-    fn partial_cmp(&self, other: &Field) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Field {
-    fn cmp(&self, other: &Field) -> Ordering {
-        match (self, other) {
-            (Field::Number(a), Field::Number(b)) => a.total_cmp(b),
-            (Field::Number(_), Field::Text(_)) => Ordering::Less,
-            (Field::Text(_), Field::Number(_)) => Ordering::Greater,
-            (Field::Text(a), Field::Text(b)) => a.cmp(b),
-        }
-    }
-}
-
-impl Row {
-    /// A metric's last value, a config key, a param, or a column of the table.
-    fn field(&self, key: &str) -> Option<Field> {
-        if let Some(point) = self.metrics.get(key) {
-            return Some(Field::Number(point.value));
-        }
-        if let Some(value) = self.config.get(key).or_else(|| self.params.get(key)) {
-            return Some(match value {
-                Value::Number(n) => Field::Number(n.as_f64().unwrap_or(f64::NAN)),
-                other => Field::Text(store::text(other)),
-            });
-        }
-        let info = &self.run.info;
-        Some(match key {
-            "status" => Field::Text(self.run.state.as_str().into()),
-            "host" => Field::Text(info.host.clone()),
-            "experiment" => Field::Text(info.experiment.clone()),
-            "id" => Field::Number(info.id as f64),
-            "start" => Field::Number(info.start_unix),
-            "duration" => Field::Number(self.run.duration(None)?),
-            _ => return None,
-        })
-    }
-}
-
-/// `KEY OP VALUE` from `--where`.
-#[derive(Clone, Debug)]
-pub(crate) struct Condition {
-    key: String,
-    op: &'static str,
-    value: String,
-}
-
-const OPERATORS: [&str; 7] = ["<=", ">=", "!=", "==", "<", ">", "="];
-
-impl Condition {
-    fn parse(text: &str) -> Result<Condition> {
-        let found = text.char_indices().find_map(|(at, _)| {
-            OPERATORS
-                .iter()
-                .find(|op| text[at..].starts_with(**op))
-                .map(|op| (at, *op))
-        });
-        let Some((at, op)) = found else {
-            bail!(
-                "a condition is KEY, an operator (<, <=, >, >=, =, !=) and a value, like `lr<0.01`"
-            );
-        };
-        let (key, value) = (text[..at].trim(), text[at + op.len()..].trim());
-        if key.is_empty() || value.is_empty() {
-            bail!("`{text}` needs a key before `{op}` and a value after it, like `lr<0.01`");
-        }
-        Ok(Condition {
-            key: key.to_owned(),
-            op,
-            value: value.to_owned(),
-        })
-    }
-
-    fn holds(&self, row: &Row) -> bool {
-        let Some(field) = row.field(&self.key) else {
-            return false;
-        };
-        let ordering = match (&field, self.value.parse::<f64>()) {
-            (Field::Number(a), Ok(b)) => a.partial_cmp(&b),
-            (Field::Text(a), _) if a.eq_ignore_ascii_case(&self.value) => Some(Ordering::Equal),
-            (Field::Text(a), _) => Some(a.as_str().cmp(&self.value)),
-            (Field::Number(_), Err(_)) => None,
-        };
-        let Some(ordering) = ordering else {
-            return self.op == "!=";
-        };
-        match self.op {
-            "<" => ordering.is_lt(),
-            "<=" => ordering.is_le(),
-            ">" => ordering.is_gt(),
-            ">=" => ordering.is_ge(),
-            "!=" => ordering.is_ne(),
-            _ => ordering.is_eq(),
-        }
-    }
 }

@@ -123,22 +123,26 @@ impl RunState {
         self.writer.crash();
     }
 
-    /// Records an early stop's decision in `info.json`, now and at the end.
-    pub(crate) fn stopped_early(&self, decision: crate::store::meta::StoppedEarly) {
-        tracing::info!(
-            "labbook run {} stopped early at step {}: {}",
-            self.label(),
-            decision.step,
-            decision.reason
-        );
-        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
-        info.stopped_early = Some(decision);
-        self.write_info(&info);
-    }
-
     /// Waits until every record pushed so far is in the run directory.
     pub(crate) fn flush(&self) {
         self.writer.flush(false);
+    }
+
+    /// Writes this rank's summary of its metrics for its end at `end`, before `info.json`
+    /// says the run ended (`store::summary`). It is a cache of the streams: one that cannot
+    /// be written is left out, and readers read the streams instead.
+    fn write_summary(&self, end: f64) {
+        let dir = crate::store::read::RunDir::at(&self.dir);
+        if let Some(metrics) = dir.summary_of_rank(self.rank) {
+            let summary = crate::store::summary::Summary {
+                rank: self.rank,
+                end_unix: end,
+                metrics,
+            };
+            if let Err(e) = summary.write(&self.dir) {
+                tracing::debug!("no summary for run {}: {e}", self.label());
+            }
+        }
     }
 
     /// Ends the run once: every queued record reaches every backend, then the status is
@@ -159,6 +163,7 @@ impl RunState {
         }
         // The run directory and `info.json` are final before any wait on the network.
         self.writer.finish(end.clone());
+        self.write_summary(end.time);
         let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
         tags::adopt_edits(&self.dir, &mut info);
         info.end(status, error, end.time);
@@ -331,34 +336,6 @@ impl Run {
         value: &mut T,
     ) -> Result<Option<u64>> {
         self.restore_site(Some(site), value)
-    }
-
-    /// Loads the best checkpoint saved so far into `value` and returns its step: that of the
-    /// site that keeps its best by a metric (`#[log(checkpoint, best = "test_acc", mode =
-    /// max)]`, see `checkpoints/<site>/best.<ext>`) and saves `value`'s format; `None` before
-    /// it has saved one. The file must match the size and checksum its sidecar recorded.
-    ///
-    /// ```no_run
-    /// # use labbook::prelude::*;
-    /// # #[derive(Serialize, Deserialize, Default)] struct Model { w: Vec<f32> }
-    /// # fn accuracy(_: &Model) -> f64 { 0.5 }
-    /// #[experiment]
-    /// fn train() -> labbook::Result<Model> {
-    ///     let mut model = Model::default();
-    ///     for epoch in 0..10u64 {
-    ///         // ... train one epoch ...
-    ///         #[log(metric, step = epoch)]
-    ///         let test_acc = accuracy(&model);
-    ///         #[log(checkpoint, keep = 2, best = "test_acc", mode = max, step = epoch)]
-    ///         &model;
-    ///     }
-    ///     run().restore_best(&mut model)?;
-    ///     Ok(model)
-    /// }
-    /// ```
-    pub fn restore_best<F, T: Restore<F> + ?Sized>(&self, value: &mut T) -> Result<Option<u64>> {
-        let state = self.live()?;
-        crate::checkpoint::restore_best(&state.dir, state.rank, value)
     }
 
     fn restore_site<F, T: Restore<F> + ?Sized>(

@@ -97,6 +97,48 @@ pub struct Point {
     pub time: f64,
 }
 
+/// A point in the line format of a stream, `{"step":10,"value":0.25,"time":1732371234.5}`
+/// (non-finite values as words), for a file that keeps points apart from their stream.
+impl serde::Serialize for Point {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut line = serializer.serialize_struct("Point", 3)?;
+        line.serialize_field("step", &self.step)?;
+        line.serialize_field("value", &Spelled(self.value))?;
+        line.serialize_field("time", &Spelled(self.time))?;
+        line.end()
+    }
+}
+
+/// A point written as [`Point`]'s `Serialize` writes it, or as a line of a stream.
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Point, D::Error> {
+        scalar(Line::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A float as the lines spell it: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+struct Spelled(f64);
+
+impl serde::Serialize for Spelled {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            value if value.is_finite() => serializer.serialize_f64(value),
+            value if value.is_nan() => serializer.serialize_str("NaN"),
+            value if value > 0.0 => serializer.serialize_str("Infinity"),
+            _ => serializer.serialize_str("-Infinity"),
+        }
+    }
+}
+
 /// A stream read back, with a warning when its last line was torn.
 #[derive(Debug)]
 pub struct Stream<T> {

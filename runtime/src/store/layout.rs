@@ -5,6 +5,8 @@
 //!     metadata/config.json     the #[config] argument
 //!     metadata/info.json       status, times, command, host, git, ranks, ...
 //!     metadata/rank<r>.json    what each rank reports of itself
+//!     metadata/summary.json    the last point of each metric, written at the run's end
+//!                              (`summary.rank<r>.json` for rank r > 0): a cache of the streams
 //!     metrics/<name>.jsonl     one point a line: {"step":…,"value":…,"time":…}
 //!     metrics/<name>.rank<r>.jsonl   the same stream from rank r > 0
 //!     params.json              the `param` sites, by name
@@ -96,6 +98,14 @@ pub fn info_file(dir: &Path) -> PathBuf {
 
 pub fn rank_file(dir: &Path, rank: u32) -> PathBuf {
     dir.join(METADATA).join(format!("rank{rank}.json"))
+}
+
+/// `metadata/summary.json`, or `summary.rank<r>.json` for ranks other than 0.
+pub fn summary_file(dir: &Path, rank: u32) -> PathBuf {
+    match rank {
+        0 => dir.join(METADATA).join("summary.json"),
+        rank => dir.join(METADATA).join(format!("summary.rank{rank}.json")),
+    }
 }
 
 /// Creates the folders every run has.

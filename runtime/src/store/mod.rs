@@ -6,6 +6,7 @@
 //!     metadata/config.json     the #[config] argument
 //!     metadata/info.json       status, times, command, host, git, ranks, ... (meta::Info)
 //!     metadata/rank<r>.json    what each rank reports of itself (meta::RankInfo)
+//!     metadata/summary.json    the last point of each metric at the run's end (summary::Summary)
 //!     metrics/<name>.jsonl     one point a line: {"step":…,"value":…,"time":…}
 //!     metrics/<name>.rank<r>.jsonl   the same stream from rank r > 0
 //!     params.json              the `param` sites, by name
@@ -25,6 +26,7 @@ pub mod jsonl;
 pub(crate) mod layout;
 pub mod meta;
 pub mod read;
+pub mod summary;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,8 @@
 //!   [`Store::experiment`], [`Store::run`] and [`Store::resolve`] find [`RunDir`]s.
 //! - A [`RunDir`] reads what one run recorded: its [`Info`](crate::Info), [`State`], config, params,
 //!   problems, and its streams ([`RunDir::metrics`], [`RunDir::texts`],
-//!   [`RunDir::histograms`]) as [`StreamFile`]s.
+//!   [`RunDir::histograms`]) as [`StreamFile`]s, and the last point of every metric
+//!   ([`RunDir::last_points`], from the summary a run writes at its end when it has one).
 //! - [`flatten`] turns a config or params object into dotted keys (`opt.lr`).
 //!
 //! Nothing here writes, and nothing follows a symbolic link inside a run directory: a link
@@ -48,6 +49,7 @@
 //! # Ok::<(), labbook::Error>(())
 //! ```
 
+mod last;
 mod run;
 mod streams;
 #[cfg(test)]
@@ -59,6 +61,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
+pub use self::last::LastPoints;
 pub use self::run::{RunDir, State};
 pub use self::streams::{RunFile, StreamFile, StreamKind};
 use crate::error::{Error, Result};

@@ -1,0 +1,199 @@
+//! Which runs `labbook ls` lists: `--status`, `--tag` and `--group`, which a run's info alone
+//! answers (so a run they leave out is read no further), and `--where` conditions on its
+//! metrics, config and params; and the values `--sort` orders by.
+
+use std::cmp::Ordering;
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+use super::load::Row;
+use crate::store::{self, Run};
+use labbook::store::read::State;
+
+/// The filters a run's info answers.
+#[derive(Debug, Default)]
+pub(crate) struct InfoFilter {
+    pub status: Option<State>,
+    /// Every one must hold.
+    pub tags: Vec<TagFilter>,
+    pub group: Option<String>,
+}
+
+impl InfoFilter {
+    pub fn admits(&self, run: &Run) -> bool {
+        self.status.is_none_or(|s| run.state == s)
+            && self
+                .group
+                .as_ref()
+                .is_none_or(|g| run.info.group.as_ref() == Some(g))
+            && self.tags.iter().all(|t| t.holds(run))
+    }
+}
+
+pub(crate) fn parse_state(text: &str) -> Result<State, String> {
+    State::ALL
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(text))
+        .ok_or_else(|| "expected running, complete, failed or crashed".to_owned())
+}
+
+/// `--tag KEY` (the run has the tag, whatever its value) or `--tag KEY=VALUE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TagFilter {
+    key: String,
+    value: Option<String>,
+}
+
+impl TagFilter {
+    pub fn parse(text: &str) -> Result<TagFilter> {
+        let (key, value) = match text.split_once('=') {
+            Some((key, value)) => (key.trim(), Some(value.trim().to_owned())),
+            None => (text.trim(), None),
+        };
+        if key.is_empty() {
+            bail!("`--tag {text}` needs a key: `--tag baseline` or `--tag optimizer=adam`");
+        }
+        Ok(TagFilter {
+            key: key.to_owned(),
+            value,
+        })
+    }
+
+    fn holds(&self, run: &Run) -> bool {
+        match (run.info.tags.get(&self.key), &self.value) {
+            (Some(value), Some(wanted)) => value == wanted,
+            (found, None) => found.is_some(),
+            (None, Some(_)) => false,
+        }
+    }
+}
+
+/// A value to filter or sort by.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Field {
+    Number(f64),
+    Text(String),
+}
+
+impl Eq for Field {}
+
+impl PartialOrd for Field {
+    fn partial_cmp(&self, other: &Field) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Field {
+    fn cmp(&self, other: &Field) -> Ordering {
+        match (self, other) {
+            (Field::Number(a), Field::Number(b)) => a.total_cmp(b),
+            (Field::Number(_), Field::Text(_)) => Ordering::Less,
+            (Field::Text(_), Field::Number(_)) => Ordering::Greater,
+            (Field::Text(a), Field::Text(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl Row {
+    /// A metric's last value, a config key, a param, or a column of the table.
+    pub fn field(&self, key: &str) -> Option<Field> {
+        if let Some(point) = self.metrics.get(key) {
+            return Some(Field::Number(point.value));
+        }
+        if let Some(value) = self.config.get(key).or_else(|| self.params.get(key)) {
+            return Some(match value {
+                Value::Number(n) => Field::Number(n.as_f64().unwrap_or(f64::NAN)),
+                other => Field::Text(store::text(other)),
+            });
+        }
+        let info = &self.run.info;
+        Some(match key {
+            "status" => Field::Text(self.run.state.as_str().into()),
+            "host" => Field::Text(info.host.clone()),
+            "group" => Field::Text(info.group.clone()?),
+            "experiment" => Field::Text(info.experiment.clone()),
+            "id" => Field::Number(info.id as f64),
+            "start" => Field::Number(info.start_unix),
+            "duration" => Field::Number(self.run.duration(None)?),
+            _ => return None,
+        })
+    }
+}
+
+/// `KEY OP VALUE` from `--where`.
+#[derive(Clone, Debug)]
+pub(crate) struct Condition {
+    pub key: String,
+    op: &'static str,
+    value: String,
+}
+
+const OPERATORS: [&str; 7] = ["<=", ">=", "!=", "==", "<", ">", "="];
+
+impl Condition {
+    pub fn parse(text: &str) -> Result<Condition> {
+        let found = text.char_indices().find_map(|(at, _)| {
+            OPERATORS
+                .iter()
+                .find(|op| text[at..].starts_with(**op))
+                .map(|op| (at, *op))
+        });
+        let Some((at, op)) = found else {
+            bail!(
+                "a condition is KEY, an operator (<, <=, >, >=, =, !=) and a value, like `lr<0.01`"
+            );
+        };
+        let (key, value) = (text[..at].trim(), text[at + op.len()..].trim());
+        if key.is_empty() || value.is_empty() {
+            bail!("`{text}` needs a key before `{op}` and a value after it, like `lr<0.01`");
+        }
+        Ok(Condition {
+            key: key.to_owned(),
+            op,
+            value: value.to_owned(),
+        })
+    }
+
+    pub fn holds(&self, row: &Row) -> bool {
+        let Some(field) = row.field(&self.key) else {
+            return false;
+        };
+        let ordering = match (&field, self.value.parse::<f64>()) {
+            (Field::Number(a), Ok(b)) => a.partial_cmp(&b),
+            (Field::Text(a), _) if a.eq_ignore_ascii_case(&self.value) => Some(Ordering::Equal),
+            (Field::Text(a), _) => Some(a.as_str().cmp(&self.value)),
+            (Field::Number(_), Err(_)) => None,
+        };
+        let Some(ordering) = ordering else {
+            return self.op == "!=";
+        };
+        match self.op {
+            "<" => ordering.is_lt(),
+            "<=" => ordering.is_le(),
+            ">" => ordering.is_gt(),
+            ">=" => ordering.is_ge(),
+            "!=" => ordering.is_ne(),
+            _ => ordering.is_eq(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_filter_is_a_key_or_a_key_and_its_value() {
+        assert_eq!(
+            TagFilter::parse("optimizer = adam").unwrap(),
+            TagFilter {
+                key: "optimizer".into(),
+                value: Some("adam".into())
+            }
+        );
+        assert_eq!(TagFilter::parse("baseline").unwrap().value, None);
+        let error = TagFilter::parse("=adam").unwrap_err().to_string();
+        assert!(error.contains("needs a key"), "{error}");
+    }
+}
