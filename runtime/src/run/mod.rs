@@ -123,6 +123,19 @@ impl RunState {
         self.writer.crash();
     }
 
+    /// Records an early stop's decision in `info.json`, now and at the end.
+    pub(crate) fn stopped_early(&self, decision: crate::store::meta::StoppedEarly) {
+        tracing::info!(
+            "labbook run {} stopped early at step {}: {}",
+            self.label(),
+            decision.step,
+            decision.reason
+        );
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        info.stopped_early = Some(decision);
+        self.write_info(&info);
+    }
+
     /// Waits until every record pushed so far is in the run directory.
     pub(crate) fn flush(&self) {
         self.writer.flush(false);
@@ -336,6 +349,34 @@ impl Run {
         value: &mut T,
     ) -> Result<Option<u64>> {
         self.restore_site(Some(site), value)
+    }
+
+    /// Loads the best checkpoint saved so far into `value` and returns its step: that of the
+    /// site that keeps its best by a metric (`#[log(checkpoint, best = "test_acc", mode =
+    /// max)]`, see `checkpoints/<site>/best.<ext>`) and saves `value`'s format; `None` before
+    /// it has saved one. The file must match the size and checksum its sidecar recorded.
+    ///
+    /// ```no_run
+    /// # use labbook::prelude::*;
+    /// # #[derive(Serialize, Deserialize, Default)] struct Model { w: Vec<f32> }
+    /// # fn accuracy(_: &Model) -> f64 { 0.5 }
+    /// #[experiment]
+    /// fn train() -> labbook::Result<Model> {
+    ///     let mut model = Model::default();
+    ///     for epoch in 0..10u64 {
+    ///         // ... train one epoch ...
+    ///         #[log(metric, step = epoch)]
+    ///         let test_acc = accuracy(&model);
+    ///         #[log(checkpoint, keep = 2, best = "test_acc", mode = max, step = epoch)]
+    ///         &model;
+    ///     }
+    ///     run().restore_best(&mut model)?;
+    ///     Ok(model)
+    /// }
+    /// ```
+    pub fn restore_best<F, T: Restore<F> + ?Sized>(&self, value: &mut T) -> Result<Option<u64>> {
+        let state = self.live()?;
+        crate::checkpoint::restore_best(&state.dir, state.rank, value)
     }
 
     fn restore_site<F, T: Restore<F> + ?Sized>(
