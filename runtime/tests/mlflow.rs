@@ -1098,6 +1098,8 @@ fn ctrl_c_while_the_server_never_answers_ends_the_run_failed_within_the_grace() 
 fn tagged() -> PathBuf {
     run().tag("optimizer", "adam").unwrap();
     run().note("warm-up over 100 steps").unwrap();
+    // Fine for labbook, refused by MLflow's rules for keys.
+    run().tag("odd!key", "x").unwrap();
     #[log(metric)]
     let loss = 0.5;
     run().dir().unwrap().to_owned()
@@ -1131,6 +1133,13 @@ fn tags_notes_and_the_group_reach_mlflow_and_an_edit_is_synced() {
     let spec = json!({"experiment": "mlflow-tags", "run_name": "lr-sweep", "status": "FINISHED",
                       "tags": {"labbook.group_parent": "lr-sweep"}});
     check(&server.uri(), spec, &[]);
+    // The tag MLflow refuses is a problem of the run; every other tag is there (above).
+    let problems = info(&dirs[0]).problem_lines();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("tag `odd!key` is not on the MLflow server"),
+        "{problems:?}"
+    );
 
     // `labbook tag` / `labbook note` on the finished run, then `labbook sync`.
     labbook::store::read::RunDir::at(&dirs[0])

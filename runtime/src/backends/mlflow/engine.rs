@@ -118,7 +118,7 @@ impl Engine {
         self.ensure_run(done)?;
         self.recover_in_flight()?;
         if self.tags_due || pass.end.is_some() {
-            self.tags()?;
+            self.tags(done)?;
         }
         self.params(done)?;
         self.metrics(done)?;
@@ -316,14 +316,14 @@ impl Engine {
     }
 
     /// Records that MLflow will never take the `kind` (`param`, `metric`, `file`) `key`.
-    fn reject(&mut self, kind: &str, key: String, reason: String, done: &mut Done) {
+    pub(super) fn reject(&mut self, kind: &str, key: String, reason: String, done: &mut Done) {
         if let Entry::Vacant(entry) = self.state.rejected.entry(format!("{kind} {key}")) {
             done.rejected.push((entry.key().clone(), reason.clone()));
             entry.insert(reason);
         }
     }
 
-    fn is_rejected(&self, kind: &str, key: &str) -> bool {
+    pub(super) fn is_rejected(&self, kind: &str, key: &str) -> bool {
         self.state.rejected.contains_key(&format!("{kind} {key}"))
     }
 

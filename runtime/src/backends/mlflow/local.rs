@@ -19,7 +19,7 @@ pub(crate) const RUN_ID_TAG: &str = "labbook.run_id";
 /// MLflow's limits on keys and values.
 pub(crate) const MAX_KEY_LEN: usize = 250;
 pub(crate) const MAX_PARAM_LEN: usize = 6000;
-const MAX_TAG_LEN: usize = 8000;
+pub(super) const MAX_TAG_LEN: usize = 8000;
 
 /// A run directory and its metadata.
 #[derive(Debug)]

@@ -10,12 +10,14 @@
 //!   first member's start) by the first member that needs it.
 //!
 //! The run name (`mlflow.runName`) stays `experiment/id`. A tag removed since the last
-//! upload is deleted on the server.
+//! upload is deleted on the server. A tag MLflow refuses (a key with characters outside its
+//! rules) is counted in the run's problems, like a refused param, and the others are sent;
+//! a value longer than MLflow's 8000 characters is cut.
 
 use std::collections::BTreeMap;
 
-use super::engine::Engine;
-use super::MlflowError;
+use super::engine::{Done, Engine};
+use super::{local, MlflowError};
 use crate::store::meta::RunTags;
 
 /// The tag that marks a group's parent run, with the group as its value.
@@ -27,6 +29,9 @@ const NOTE_TAG: &str = "mlflow.note.content";
 /// MLflow's nesting of runs.
 const PARENT_RUN_TAG: &str = "mlflow.parentRunId";
 
+/// What a refused tag is in the state file and in messages: `tag <key>`.
+const TAG: &str = "tag";
+
 /// The MLflow tags of a run's tags, notes and group (the parent run apart).
 fn tags_of(run: &RunTags) -> BTreeMap<String, String> {
     let mut tags = run.tags.clone();
@@ -36,13 +41,18 @@ fn tags_of(run: &RunTags) -> BTreeMap<String, String> {
     if let Some(group) = &run.group {
         tags.insert(GROUP_TAG.to_owned(), group.clone());
     }
+    for value in tags.values_mut() {
+        if value.chars().count() > local::MAX_TAG_LEN {
+            *value = value.chars().take(local::MAX_TAG_LEN).collect();
+        }
+    }
     tags
 }
 
 impl Engine {
     /// Sends the tags, notes and group that `info.json` has now and the server lacks, and
     /// deletes the tags the run no longer has.
-    pub(super) fn tags(&mut self) -> Result<(), MlflowError> {
+    pub(super) fn tags(&mut self, done: &mut Done) -> Result<(), MlflowError> {
         let run = self
             .run
             .run_dir()
@@ -50,6 +60,14 @@ impl Engine {
             .unwrap_or_else(|_| self.run.info.clone());
         let run = RunTags::of(&run);
         let mut wanted = tags_of(&run);
+        wanted.retain(|key, _| !self.is_rejected(TAG, key));
+        let refused: Vec<(String, String)> = (wanted.keys())
+            .filter_map(|key| local::check_key(key).err().map(|why| (key.clone(), why)))
+            .collect();
+        for (key, why) in refused {
+            wanted.remove(&key);
+            self.reject(TAG, key, why, done);
+        }
         if let Some(group) = &run.group {
             let parent = match &self.state.parent {
                 Some((known, id)) if known == group => id.clone(),
@@ -69,7 +87,23 @@ impl Engine {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         if !changed.is_empty() {
-            self.client.set_tags(&run_id, &changed)?;
+            match self.client.set_tags(&run_id, &changed) {
+                Ok(()) => {}
+                // One bad tag spoils its batch: find it by sending them one by one.
+                Err(e) if e.is_rejection() => {
+                    for tag in &changed {
+                        match self.client.set_tags(&run_id, std::slice::from_ref(tag)) {
+                            Ok(()) => {}
+                            Err(e) if e.is_rejection() => {
+                                wanted.remove(&tag.0);
+                                self.reject(TAG, tag.0.clone(), e.reason(), done);
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         let removed: Vec<String> = (self.state.tags.keys())
             .filter(|key| !wanted.contains_key(*key))
