@@ -50,6 +50,20 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
     if let Some(error) = &info.error {
         lines.push(("error", error.clone()));
     }
+    if let Some(stop) = &info.stopped_early {
+        lines.push((
+            "stopped",
+            format!("early at step {}: {}", stop.step, stop.reason),
+        ));
+    }
+    if !info.overrides.is_empty() {
+        let set: Vec<String> = info
+            .overrides
+            .iter()
+            .map(|(key, o)| format!("{key}={} ({})", o.value, o.source))
+            .collect();
+        lines.push(("overrides", set.join(", ")));
+    }
     let tags: Vec<String> = labbook::RunTags::of(info).joined().collect();
     if !tags.is_empty() {
         lines.push(("tags", tags.join(", ")));
