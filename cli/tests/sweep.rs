@@ -534,6 +534,43 @@ fn spec_errors_name_the_key_and_line() {
 }
 
 #[test]
+fn command_errors_say_what_to_do() {
+    let sweep = Sweep::new("[parameters]\nx = { grid = [1, 2] }\n");
+    let error = |args: &[&str]| {
+        let out = sweep.labbook(args);
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let store = sweep.store().display().to_string();
+    assert_eq!(
+        error(&["sweep", "show", "spec.toml"]),
+        format!(
+            "error: the sweep of spec.toml has not run in {store}: start it with \
+             `labbook sweep run spec.toml`\n"
+        )
+    );
+    assert_eq!(
+        error(&["sweep", "task", "spec.toml"]),
+        "error: no trial to run: set SLURM_ARRAY_TASK_ID (as SLURM does) or pass --trial\n"
+    );
+    assert_eq!(
+        error(&["sweep", "task", "spec.toml", "--trial", "2"]),
+        "error: the sweep has trials 0 to 1; there is no trial 2\n"
+    );
+    assert!(ok(sweep.labbook(&["sweep", "slurm", "spec.toml"])).contains("(2 trials, 1 at a time)"));
+    let id = std::fs::read_dir(sweep.store().join(".sweeps"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let id = id.file_name().into_string().unwrap();
+    assert_eq!(
+        error(&["sweep", "show", "spec-0"]),
+        format!("error: there is no sweep `spec-0` in {store}: it has {id}\n")
+    );
+}
+
+#[test]
 fn a_second_ctrl_c_kills_trials_that_ignore_the_first() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -84,12 +84,14 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
             let trial = match trial {
                 Some(trial) => *trial,
                 None => std::env::var("SLURM_ARRAY_TASK_ID")
+                    .ok()
                     .context(
                         "no trial to run: set SLURM_ARRAY_TASK_ID (as SLURM does) or pass --trial",
                     )?
                     .trim()
                     .parse()
-                    .context("SLURM_ARRAY_TASK_ID is no trial number")?,
+                    .ok()
+                    .context("SLURM_ARRAY_TASK_ID is no trial number: it is 0, 1, 2…")?,
             };
             let spec = Spec::load(path)?;
             let count = spec.trial_count();
