@@ -1,65 +1,20 @@
 //! Starting and ending a run around the body of an `#[experiment]` function.
 
 use std::any::Any;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::info::write_info;
+use super::spec::ExperimentSpec;
 use super::{active, RunState};
 use crate::backend::{self, RunContext};
 use crate::checkpoint::Resume;
 use crate::fanout::Named;
-use crate::gate::Ranks;
 use crate::launcher;
 use crate::problems::ProblemLog;
 use crate::record::now;
-use crate::store::meta::{Info, RankInfo, Status};
+use crate::store::meta::{Info, Status};
 use crate::store::{alloc, layout};
 use crate::writer::Writer;
-
-/// What the macro knows about an experiment at compile time.
-#[derive(Debug)]
-pub struct ExperimentSpec {
-    /// The experiment's name.
-    pub name: &'static str,
-    /// The function's name.
-    pub function: &'static str,
-    /// The file it is in.
-    pub file: &'static str,
-    /// The ranks that log by default.
-    pub ranks: Ranks,
-    /// `system = ...`: how the system metrics are sampled.
-    pub system: Sampling,
-    /// `tags = [...]`: each `key` or `key=value`.
-    pub tags: &'static [&'static str],
-    /// `group = "..."`.
-    pub group: Option<&'static str>,
-    /// The program the experiment is compiled into.
-    pub program: Program,
-}
-
-/// `#[experiment(system = ...)]`: whether and how often system metrics are sampled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sampling {
-    /// Not set: on, at the interval `LABBOOK_SYSTEM_INTERVAL` gives or the default.
-    Default,
-    /// `system = off`.
-    Off,
-    /// `system = "5s"`.
-    Every(std::time::Duration),
-}
-
-/// What the macro knows about the crate it expands in (Cargo's variables at compile time).
-#[derive(Clone, Copy, Debug)]
-pub struct Program {
-    /// The crate's name (`CARGO_PKG_NAME`).
-    pub name: Option<&'static str>,
-    /// The crate's version (`CARGO_PKG_VERSION`).
-    pub version: Option<&'static str>,
-    /// The folder of the crate's `Cargo.toml` (`CARGO_MANIFEST_DIR`).
-    pub manifest_dir: Option<&'static str>,
-    /// Whether it was built without debug assertions (a release profile).
-    pub release: bool,
-}
 
 /// How the body ended.
 #[derive(Debug)]
@@ -202,23 +157,4 @@ impl Experiment {
         self.end(Outcome::Failed(format!("panicked: {message}")));
         std::panic::resume_unwind(payload)
     }
-}
-
-/// Writes this rank's `metadata/rank<r>.json` and, on rank 0, `info.json` with every rank
-/// that has reported so far.
-pub(super) fn write_info(dir: &Path, info: &Info) -> crate::error::Result<()> {
-    layout::write_json(&layout::rank_file(dir, info.rank), &info.rank_info())?;
-    if info.rank != 0 {
-        return Ok(());
-    }
-    let mut info = info.clone();
-    if info.world_size > 1 {
-        info.ranks = (0..info.world_size)
-            .filter_map(|rank| {
-                let text = std::fs::read_to_string(layout::rank_file(dir, rank)).ok()?;
-                serde_json::from_str::<RankInfo>(&text).ok()
-            })
-            .collect();
-    }
-    layout::write_json(&layout::info_file(dir), &info)
 }

@@ -9,7 +9,8 @@ use std::path::Path;
 use crate::launcher::Launch;
 use crate::problems::Problems;
 use crate::redact;
-use crate::store::meta::{rfc3339, Info, Status};
+use crate::store::layout;
+use crate::store::meta::{rfc3339, Info, RankInfo, Status};
 
 impl Info {
     /// Gathers what is known at the start of a run.
@@ -135,6 +136,25 @@ fn features() -> Vec<String> {
         .filter(|(_, on)| *on)
         .map(|(name, _)| (*name).to_owned())
         .collect()
+}
+
+/// Writes this rank's `metadata/rank<r>.json` and, on rank 0, `info.json` with every rank
+/// that has reported so far.
+pub(super) fn write_info(dir: &Path, info: &Info) -> crate::error::Result<()> {
+    layout::write_json(&layout::rank_file(dir, info.rank), &info.rank_info())?;
+    if info.rank != 0 {
+        return Ok(());
+    }
+    let mut info = info.clone();
+    if info.world_size > 1 {
+        info.ranks = (0..info.world_size)
+            .filter_map(|rank| {
+                let text = std::fs::read_to_string(layout::rank_file(dir, rank)).ok()?;
+                serde_json::from_str::<RankInfo>(&text).ok()
+            })
+            .collect();
+    }
+    layout::write_json(&layout::info_file(dir), &info)
 }
 
 #[cfg(test)]

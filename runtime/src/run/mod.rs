@@ -10,6 +10,7 @@ mod machine;
 mod program;
 mod reproducibility;
 mod sampling;
+mod spec;
 mod tags;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 pub use self::active::{run, Entered};
-pub use self::experiment::{Experiment, ExperimentSpec, Outcome, Program, Sampling};
+pub use self::experiment::{Experiment, Outcome};
+pub use self::spec::{ExperimentSpec, Program, Sampling};
 use crate::store::meta::{Info, Status};
 
 use crate::backend::RunEnd;
@@ -74,7 +76,7 @@ fn finish_wait() -> std::time::Duration {
 
 impl RunState {
     fn write_info(&self, info: &Info) {
-        if let Err(e) = experiment::write_info(&self.dir, info) {
+        if let Err(e) = info::write_info(&self.dir, info) {
             tracing::error!(
                 "labbook could not record the end of run {}: {e}",
                 self.label()

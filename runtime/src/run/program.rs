@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::experiment::Program;
+use super::spec::Program;
 use crate::store::meta::{Build, Package};
 
 /// The compiler that built this program, as `rustc -V` names itself.

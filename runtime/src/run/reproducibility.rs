@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::experiment::Program;
+use super::spec::Program;
 use super::{code, machine, program};
 use crate::store::meta::Info;
 

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Weak};
 
-use super::{experiment::Sampling, RunState};
+use super::{spec::Sampling, RunState};
 use crate::record::{Record, Value};
 use crate::store::layout;
 use crate::system::{self, Sample, Sampler};

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{experiment, Run, RunState};
+use super::{info, Run, RunState};
 use crate::error::Result;
 use crate::options;
 use crate::record::Value;
@@ -95,7 +95,7 @@ impl RunState {
             let mut tags = RunTags::of(&info);
             change(&mut tags)?;
             tags.apply(&mut info);
-            experiment::write_info(&self.dir, &info)?;
+            info::write_info(&self.dir, &info)?;
             tags
         };
         self.push(
