@@ -158,3 +158,37 @@ fn an_early_stop_is_recorded_in_the_run() {
     );
     assert_eq!(info.status, labbook::Status::Complete);
 }
+
+#[experiment(name = "best-resume", resume = resume)]
+fn resumable(resume: Option<u64>, accuracy: &[f64]) -> labbook::Result<Option<u64>> {
+    if resume.is_some() {
+        return run().restore_best(&mut Model::default());
+    }
+    for (epoch, &value) in accuracy.iter().enumerate() {
+        let epoch = epoch as u64;
+        #[log(metric, step = epoch)]
+        let test_acc = value;
+        #[log(checkpoint, name = "model", keep = 3, best = "test_acc", mode = max, step = epoch)]
+        &model(epoch);
+    }
+    Ok(None)
+}
+
+#[test]
+fn a_resume_that_drops_the_best_points_best_at_the_best_left() {
+    support::store();
+    resumable(None, &[0.5, 0.9, 0.7, 0.95]).unwrap();
+    let run = latest("best-resume");
+    let folder = run.path().join("checkpoints/model");
+    assert_eq!(support::json(&folder.join("best.meta.json"))["step"], 3);
+    // The best (and newest) checkpoint cut short: the run resumes from epoch 2 and drops it.
+    let newest = folder.join("step-0000000003.json");
+    let bytes = std::fs::read(&newest).unwrap();
+    std::fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+    let id = run.label().rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(resumable(Some(id), &[]).unwrap(), Some(1));
+    assert_eq!(
+        std::fs::read(folder.join("best.json")).unwrap(),
+        std::fs::read(folder.join("step-0000000001.json")).unwrap()
+    );
+}
