@@ -1,7 +1,8 @@
 //! The `labbook` command: lists, shows, compares, plots, exports, follows and removes the runs
 //! of the local store (`LABBOOK_DIR`, default `./runs`), reading them through
 //! [`labbook::store::read`]; with the feature `mlflow` (on by default), `sync` uploads them to
-//! an MLflow server. `cargo install --path cli` puts `labbook` on the `PATH`.
+//! an MLflow server; `sweep` runs hyper-parameter searches whose trials are runs of the store.
+//! `cargo install --path cli` puts `labbook` on the `PATH`.
 //!
 //! A `RUN` argument is `experiment/id`, `experiment` (its latest run) or the path of a run
 //! directory. Errors are one sentence; a torn last line of a stream (a killed run) is skipped
