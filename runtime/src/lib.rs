@@ -41,6 +41,7 @@ mod diagnostics;
 mod early_stop;
 mod error;
 mod fanout;
+pub mod frameworks;
 mod gate;
 pub mod histogram;
 mod image;

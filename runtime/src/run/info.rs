@@ -125,6 +125,7 @@ fn features() -> Vec<String> {
     let features = [
         ("off", cfg!(feature = "off")),
         ("dfdx", cfg!(feature = "dfdx")),
+        ("candle", cfg!(feature = "candle")),
         ("tensorboard", cfg!(feature = "tensorboard")),
         ("mlflow", cfg!(feature = "mlflow")),
         ("wandb", cfg!(feature = "wandb")),
