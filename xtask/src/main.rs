@@ -60,6 +60,11 @@ fn main() -> ExitCode {
             return fail(&e);
         }
     }
+    if steps.iter().any(|s| s.needs_postgres) {
+        if let Err(e) = system::ensure(system::POSTGRES) {
+            return fail(&e);
+        }
+    }
     for step in steps {
         eprintln!("xtask: {}", step.what);
         let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -88,6 +93,8 @@ struct Step {
     needs_python: bool,
     /// Whether the step builds or runs the MPI example (Open MPI, libclang).
     needs_mpi: bool,
+    /// Whether the step starts PostgreSQL (Debian's `postgresql`).
+    needs_postgres: bool,
 }
 
 const fn step(what: &'static str, args: &'static [&'static str]) -> Step {
@@ -96,6 +103,7 @@ const fn step(what: &'static str, args: &'static [&'static str]) -> Step {
         args,
         needs_python: false,
         needs_mpi: false,
+        needs_postgres: false,
     }
 }
 
@@ -189,6 +197,21 @@ const TEST: &[Step] = &[
             "mlflow",
         ],
     ),
+    Step {
+        needs_postgres: true,
+        ..verified(
+            "MLflow at team scale: PostgreSQL, SeaweedFS's S3 and `mlflow server --workers 4`",
+            &[
+                "test",
+                "-p",
+                "labbook",
+                "--features",
+                "mlflow",
+                "--test",
+                "mlflow_team",
+            ],
+        )
+    },
     verified(
         "TensorBoard event files read by tensorboard",
         &[

@@ -8,6 +8,9 @@ use crate::python::run;
 /// Open MPI, and the libclang rsmpi's `build.rs` generates its bindings with.
 pub const MPI: &[&str] = &["libopenmpi-dev", "openmpi-bin", "libclang-dev"];
 
+/// PostgreSQL, the database of the team-scale MLflow tests (a throwaway cluster each run).
+pub const POSTGRES: &[&str] = &["postgresql"];
+
 /// Installs those of `packages` that `dpkg` does not list as installed. Where there is no
 /// `dpkg`, trusts an `mpirun` on the `PATH` instead.
 pub fn ensure(packages: &[&str]) -> Result<(), String> {
