@@ -115,7 +115,11 @@ impl Running {
         let last = self.run.as_ref().and_then(|r| last_point(r, &spec.metric));
         trial.value = last.map(|p| p.value);
         trial.step = last.map(|p| p.step);
-        (trial.status, trial.reason) = if self.interrupted {
+        // A program that ended on its own just before it was told to stop is complete.
+        let complete = status.success() && self.run.is_some() && trial.value.is_some();
+        (trial.status, trial.reason) = if complete {
+            (Status::Complete, None)
+        } else if self.interrupted {
             (Status::Interrupted, Some("interrupted".to_owned()))
         } else if let Some(reason) = self.stopped {
             (Status::Stopped, Some(reason))
@@ -130,13 +134,11 @@ impl Running {
                 Status::Failed,
                 Some("the program recorded no run".to_owned()),
             )
-        } else if trial.value.is_none() {
+        } else {
             (
                 Status::Failed,
                 Some(format!("the run has no metric `{}`", spec.metric)),
             )
-        } else {
-            (Status::Complete, None)
         };
         if let Some(run) = &self.run {
             let note = json!({
