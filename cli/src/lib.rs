@@ -13,6 +13,7 @@ mod export;
 mod gc;
 mod group_by;
 mod ls;
+mod parallel;
 mod plot;
 mod reproduce;
 mod show;

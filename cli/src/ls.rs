@@ -7,13 +7,14 @@ mod load;
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use anyhow::Result;
 use serde_json::{json, Value};
 
 use self::filter::{Condition, InfoFilter, TagFilter};
 use self::load::{Row, Wanted};
+use super::parallel;
 use super::store;
 use super::table::{self, Table};
 use labbook::store::read::{State, Store};
@@ -55,6 +56,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
+    // A line of the table is no write of its own: a store of 100,000 runs is 100,000 lines.
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    list(store, args, &mut out)?;
+    Ok(out.flush()?)
+}
+
+fn list(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
     let dirs = store::runs(store, args.experiment.as_deref())?;
     let filter = InfoFilter {
         status: args.status,
@@ -78,8 +86,9 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
         writeln!(out, "no runs")?;
         return Ok(());
     }
-    write_table(&rows, args, out)?;
-    if rows.iter().any(|r| r.run.info.problem_count() > 0) {
+    let problems = rows.iter().any(|r| r.run.info.problem_count() > 0);
+    write_table(rows, args, out)?;
+    if problems {
         writeln!(
             out,
             "\nSome runs could not store or send everything; `labbook show RUN` says what."
@@ -133,30 +142,57 @@ impl Ord for Sorted {
 
 /// Run, status, start, duration, host; group and tags when any run has them; the config
 /// keys asked for (or those that differ); the last value of each metric.
-fn write_table(rows: &[Row], args: &Args, out: &mut dyn Write) -> Result<()> {
+fn write_table(rows: Vec<Row>, args: &Args, out: &mut dyn Write) -> Result<()> {
     let config_keys = if args.config.is_empty() {
-        differing_keys(rows)
+        differing_keys(&rows)
     } else {
         args.config.clone()
     };
-    let metric_names: BTreeSet<&String> = rows
-        .iter()
-        .flat_map(|r| r.metrics.keys())
-        .filter(|m| args.metrics.is_empty() || args.metrics.contains(m))
-        .collect();
-    let groups = rows.iter().any(|r| r.run.info.group.is_some());
-    let tags = rows.iter().any(|r| !r.run.info.tags.is_empty());
+    let mut metric_names = BTreeSet::new();
+    for name in rows.iter().flat_map(|r| r.metrics.keys()) {
+        // One by one: collecting would sort a name a run, a million for a big store.
+        if !metric_names.contains(name) && (args.metrics.is_empty() || args.metrics.contains(name))
+        {
+            metric_names.insert(name.clone());
+        }
+    }
+    let columns = Columns {
+        groups: rows.iter().any(|r| r.run.info.group.is_some()),
+        tags: rows.iter().any(|r| !r.run.info.tags.is_empty()),
+        config_keys,
+        metric_names: metric_names.into_iter().collect(),
+    };
     let mut table = Table::new(
         ["RUN", "STATUS", "STARTED (UTC)", "DURATION", "HOST"]
             .into_iter()
-            .chain(groups.then_some("GROUP"))
-            .chain(tags.then_some("TAGS"))
+            .chain(columns.groups.then_some("GROUP"))
+            .chain(columns.tags.then_some("TAGS"))
             .map(str::to_owned)
-            .chain(config_keys.iter().cloned())
-            .chain(metric_names.iter().map(|m| m.to_string())),
+            .chain(columns.config_keys.iter().cloned())
+            .chain(columns.metric_names.iter().cloned()),
     );
     table.align_right(3);
-    for row in rows {
+    for cells in parallel::filter_map(rows, |row| Some(columns.cells(row))) {
+        table.push(cells);
+    }
+    table.write(out)?;
+    // Freeing a cell at a time is work no one waits for: a big listing has millions.
+    std::thread::spawn(move || drop(table));
+    Ok(())
+}
+
+/// The columns of the table after the first five.
+struct Columns {
+    groups: bool,
+    tags: bool,
+    config_keys: Vec<String>,
+    metric_names: Vec<String>,
+}
+
+impl Columns {
+    /// The cells of `row`'s line (which it takes, so that it is dropped on the thread that
+    /// made the line).
+    fn cells(&self, row: Row) -> Vec<String> {
         let info = &row.run.info;
         let last_time = row.metrics.values().map(|p| p.time).reduce(f64::max);
         let mut cells = vec![
@@ -168,11 +204,18 @@ fn write_table(rows: &[Row], args: &Args, out: &mut dyn Write) -> Result<()> {
                 .map_or("-".into(), table::duration),
             info.host.clone(),
         ];
-        if groups {
+        if self.groups {
             cells.push(info.group.clone().unwrap_or_else(|| "-".into()));
         }
-        if tags {
-            let joined: Vec<String> = labbook::RunTags::of(info).joined().collect();
+        if self.tags {
+            let joined: Vec<String> = info
+                .tags
+                .iter()
+                .map(|(key, value)| match value.as_str() {
+                    "" => key.clone(),
+                    value => format!("{key}={value}"),
+                })
+                .collect();
             cells.push(if joined.is_empty() {
                 "-".into()
             } else {
@@ -180,23 +223,25 @@ fn write_table(rows: &[Row], args: &Args, out: &mut dyn Write) -> Result<()> {
             });
         }
         cells.extend(
-            config_keys
+            self.config_keys
                 .iter()
                 .map(|k| row.config.get(k).map_or("-".into(), store::text)),
         );
-        cells.extend(metric_names.iter().map(|m| {
+        cells.extend(self.metric_names.iter().map(|m| {
             row.metrics
-                .get(*m)
+                .get(m)
                 .map_or("-".into(), |p| table::number(p.value))
         }));
-        table.push(cells);
+        cells
     }
-    Ok(table.write(out)?)
 }
 
 /// The config keys whose values are not the same in every row.
 fn differing_keys(rows: &[Row]) -> Vec<String> {
-    let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.config.keys()).collect();
+    let mut keys = BTreeSet::new();
+    for key in rows.iter().flat_map(|r| r.config.keys()) {
+        keys.insert(key);
+    }
     keys.into_iter()
         .filter(|k| {
             let first = rows[0].config.get(*k);

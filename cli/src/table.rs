@@ -1,7 +1,10 @@
 //! Plain-text tables (columns padded with spaces, numbers aligned right) and the number,
 //! time and duration formats every table uses.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+use crate::parallel;
 
 /// A table: a header row, then rows of cells.
 #[derive(Debug, Default)]
@@ -34,67 +37,148 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// Writes the table: each column as wide as its widest cell, numbers aligned right. A big
+    /// table (a listing of 100,000 runs) is measured and written a part of its rows at a time,
+    /// on every core.
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let cells = |row: &[String]| -> Vec<String> { row.iter().map(|c| clip(c)).collect() };
-        let header = cells(&self.headers);
-        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| cells(r)).collect();
-        let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(width(cell));
+        let parts: Vec<&[Vec<String>]> = self.rows.chunks(PART).collect();
+        let mut columns: Vec<Column> = self
+            .headers
+            .iter()
+            .map(|h| Column {
+                width: width(&clip(h)),
+                numbers: Numbers::Nothing,
+            })
+            .collect();
+        let count = columns.len();
+        for measured in parallel::filter_map(parts.clone(), |part| Some(measure(part, count))) {
+            for (column, part) in columns.iter_mut().zip(measured) {
+                column.width = column.width.max(part.width);
+                column.numbers = column.numbers.and(part.numbers);
             }
         }
         // Columns of numbers are aligned right, like the columns asked for.
-        let right: Vec<bool> = (0..header.len())
-            .map(|i| self.right[i] || is_numeric(rows.iter().map(|r| r[i].as_str())))
+        let right: Vec<bool> = (0..count)
+            .map(|i| self.right[i] || columns[i].numbers == Numbers::All)
             .collect();
-        for row in std::iter::once(&header).chain(&rows) {
-            let mut line = String::new();
-            for (index, cell) in row.iter().enumerate() {
-                if index > 0 {
-                    line.push_str("  ");
-                }
-                let pad = " ".repeat(widths[index] - width(cell));
-                if right[index] {
-                    line.push_str(&pad);
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    line.push_str(&pad);
-                }
-            }
-            writeln!(out, "{}", line.trim_end())?;
+        let widths: Vec<usize> = columns.iter().map(|c| c.width).collect();
+        out.write_all(&render(
+            std::slice::from_ref(&self.headers),
+            &widths,
+            &right,
+        ))?;
+        for lines in parallel::filter_map(parts, |part| Some(render(part, &widths, &right))) {
+            out.write_all(&lines)?;
         }
         Ok(())
     }
 }
 
-/// Whether every cell of a column that says something is a number.
-fn is_numeric<'a>(mut cells: impl Iterator<Item = &'a str>) -> bool {
-    let mut any = false;
-    let all = cells.all(|cell| {
+/// How many rows a part of a big table has.
+const PART: usize = 256;
+
+/// What a column needs to be written: its width, and whether it holds numbers.
+#[derive(Clone, Copy, Debug)]
+struct Column {
+    width: usize,
+    numbers: Numbers,
+}
+
+/// Whether the cells of a column that say something (not empty, not `-`) are numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Numbers {
+    /// No cell says anything.
+    Nothing,
+    All,
+    NotAll,
+}
+
+impl Numbers {
+    /// What two sets of cells are together.
+    fn and(self, other: Numbers) -> Numbers {
+        match (self, other) {
+            (Numbers::NotAll, _) | (_, Numbers::NotAll) => Numbers::NotAll,
+            (Numbers::All, _) | (_, Numbers::All) => Numbers::All,
+            _ => Numbers::Nothing,
+        }
+    }
+
+    /// What one cell is (a `*` after a number marks the best of a row).
+    fn of(cell: &str) -> Numbers {
         let cell = cell.trim_end_matches([' ', '*']);
         if cell.is_empty() || cell == "-" {
-            return true;
+            Numbers::Nothing
+        } else if cell.parse::<f64>().is_ok() {
+            Numbers::All
+        } else {
+            Numbers::NotAll
         }
-        any = true;
-        cell.parse::<f64>().is_ok()
-    });
-    any && all
+    }
+}
+
+/// The columns of `rows` (`count` of them), as far as these rows go.
+fn measure(rows: &[Vec<String>], count: usize) -> Vec<Column> {
+    let mut columns = vec![
+        Column {
+            width: 0,
+            numbers: Numbers::Nothing,
+        };
+        count
+    ];
+    for row in rows {
+        for (column, cell) in columns.iter_mut().zip(row) {
+            let cell = clip(cell);
+            column.width = column.width.max(width(&cell));
+            if column.numbers != Numbers::NotAll {
+                column.numbers = column.numbers.and(Numbers::of(&cell));
+            }
+        }
+    }
+    columns
+}
+
+/// The lines of `rows`, padded to `widths`, aligned right where `right` says.
+fn render(rows: &[Vec<String>], widths: &[usize], right: &[bool]) -> Vec<u8> {
+    let mut text = String::new();
+    for row in rows {
+        let start = text.len();
+        for (index, cell) in row.iter().enumerate() {
+            // Cells are copied only when they must be clipped: a listing may have millions.
+            let cell = clip(cell);
+            if index > 0 {
+                text.push_str("  ");
+            }
+            let pad = std::iter::repeat_n(' ', widths[index] - width(&cell));
+            if right[index] {
+                text.extend(pad);
+                text.push_str(&cell);
+            } else {
+                text.push_str(&cell);
+                text.extend(pad);
+            }
+        }
+        let kept = text[start..].trim_end().len();
+        text.truncate(start + kept);
+        text.push('\n');
+    }
+    text.into_bytes()
 }
 
 fn width(text: &str) -> usize {
     text.chars().count()
 }
 
-fn clip(text: &str) -> String {
+fn clip(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_CELL && !text.bytes().any(|b| b == b'\n' || b == b'\t') {
+        return Cow::Borrowed(text);
+    }
     let text = text.replace(['\n', '\t'], " ");
     if width(&text) <= MAX_CELL {
-        return text;
+        return Cow::Owned(text);
     }
     let mut clipped: String = text.chars().take(MAX_CELL - 1).collect();
     clipped.push('…');
-    clipped
+    Cow::Owned(clipped)
 }
 
 /// A number in at most five significant digits: `0.12346`, `1234.5`, `1000`, `1.5e-07`.

@@ -3,7 +3,6 @@
 //! one) and the last point of each metric (from the summary a finished run wrote at its end).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -33,37 +32,9 @@ pub(crate) struct Wanted<'a> {
 }
 
 /// Reads the rows of the runs in `dirs` that `wanted.filter` admits, on every core, in the
-/// order of `dirs`. Each thread takes the next slice of runs until none is left, so a slow
-/// disk or a busy core holds up no other thread.
+/// order of `dirs`.
 pub(crate) fn load_all(dirs: &[RunDir], wanted: &Wanted<'_>) -> Vec<Row> {
-    const SLICE: usize = 64;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let next = AtomicUsize::new(0);
-    let mut slices: Vec<(usize, Vec<Row>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.min(dirs.len().div_ceil(SLICE)))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let start = index * SLICE;
-                        if start >= dirs.len() {
-                            return done;
-                        }
-                        let slice = &dirs[start..dirs.len().min(start + SLICE)];
-                        let rows = slice.iter().filter_map(|d| load(d, wanted)).collect();
-                        done.push((index, rows));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    slices.sort_unstable_by_key(|(index, _)| *index);
-    slices.into_iter().flat_map(|(_, rows)| rows).collect()
+    crate::parallel::filter_map(dirs.iter().collect(), |dir| load(dir, wanted))
 }
 
 fn load(dir: &RunDir, wanted: &Wanted<'_>) -> Option<Row> {

@@ -156,11 +156,42 @@ struct Line<V> {
 }
 
 /// A float that may be spelled as `"NaN"`, `"Infinity"` or `"-Infinity"`.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Float {
     Number(f64),
     Word(String),
+}
+
+/// A number or a string, read as it comes: no buffering, as an untagged enum would.
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Float, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Float;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, or \"NaN\", \"Infinity\" or \"-Infinity\"")
+            }
+
+            fn visit_f64<E>(self, value: f64) -> std::result::Result<Float, E> {
+                Ok(Float::Number(value))
+            }
+
+            fn visit_u64<E>(self, value: u64) -> std::result::Result<Float, E> {
+                Ok(Float::Number(value as f64))
+            }
+
+            fn visit_i64<E>(self, value: i64) -> std::result::Result<Float, E> {
+                Ok(Float::Number(value as f64))
+            }
+
+            fn visit_str<E>(self, value: &str) -> std::result::Result<Float, E> {
+                Ok(Float::Word(value.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Float {

@@ -117,6 +117,22 @@ pub fn create_run_folders(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The bytes of a file labbook writes whole and replaces by a rename (`info.json`, the config,
+/// params, a summary): one `read` of the size the file has, not a loop that asks once more at
+/// its end (a listing of many runs reads several such files a run).
+pub(crate) fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+    match file.read_exact(&mut bytes) {
+        Ok(()) => Ok(bytes),
+        // Shorter than it was a moment ago: written in place by someone else.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => fs::read(path),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes `value` as pretty JSON so that a reader sees the old file or the new one, never
 /// a half-written one ([`write_durably`]).
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {

@@ -38,7 +38,7 @@ pub struct Summary {
 impl Summary {
     /// The summary rank `rank` of the run in `dir` wrote, if it has a readable one.
     pub fn read(dir: &Path, rank: u32) -> Option<Summary> {
-        let bytes = fs::read(layout::summary_file(dir, rank)).ok()?;
+        let bytes = layout::read_whole(&layout::summary_file(dir, rank)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

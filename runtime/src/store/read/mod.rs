@@ -54,6 +54,7 @@ mod run;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -64,6 +65,7 @@ use serde_json::Value;
 pub use self::last::LastPoints;
 pub use self::run::{RunDir, State};
 pub use self::streams::{RunFile, StreamFile, StreamKind};
+use self::walk::collect;
 use crate::error::{Error, Result};
 pub use crate::store::jsonl::{Point, Stream};
 use crate::store::layout;
@@ -280,7 +282,7 @@ impl Store {
     fn collected(&self, dir: &Path, experiment: &str, depth: usize) -> Vec<RunDir> {
         let mut runs = Vec::new();
         collect(dir, experiment, depth, &mut runs);
-        runs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        runs.sort_unstable_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
         runs.into_iter().map(|(_, _, dir)| dir).collect()
     }
 
@@ -311,39 +313,6 @@ fn is_safe(name: &str) -> bool {
     !name.is_empty()
         && path.is_relative()
         && path.components().all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// Collects `(experiment, id, run)` under `dir`: numbered folders with a `metadata` folder
-/// are runs; other folders (not hidden ones such as `.jobs`) may be experiments. Links are
-/// not followed.
-fn collect(dir: &Path, experiment: &str, depth: usize, runs: &mut Vec<(String, u64, RunDir)>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let path = entry.path();
-        match name.parse::<u64>() {
-            Ok(id) if !experiment.is_empty() && path.join(layout::METADATA).is_dir() => {
-                let label = format!("{experiment}/{id}");
-                runs.push((experiment.to_owned(), id, RunDir::new(path, label)));
-            }
-            _ if depth < MAX_DEPTH => {
-                let nested = if experiment.is_empty() {
-                    name
-                } else {
-                    format!("{experiment}/{name}")
-                };
-                collect(&path, &nested, depth + 1, runs);
-            }
-            _ => {}
-        }
-    }
 }
 
 /// A config or params object flattened to dotted keys, as `labbook ls` and `show` list them:

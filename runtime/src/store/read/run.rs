@@ -133,11 +133,11 @@ impl RunDir {
     /// [`Error::NotARun`] if it cannot be read, [`Error::Corrupt`] if it is no run's info.
     pub fn info(&self) -> Result<Info> {
         let path = layout::info_file(&self.path);
-        let text = fs::read_to_string(&path).map_err(|source| Error::NotARun {
+        let bytes = layout::read_whole(&path).map_err(|source| Error::NotARun {
             path: self.path.clone(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|e| Error::Corrupt {
+        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
             path,
             line: e.line(),
             reason: e.to_string(),
@@ -313,8 +313,8 @@ impl RunDir {
 
 /// `Ok(None)` for a file that is not there.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    match fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
+    match layout::read_whole(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::Corrupt {
                 path: path.to_owned(),
