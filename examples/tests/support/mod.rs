@@ -17,7 +17,13 @@ use serde_json::Value;
 pub const NO_MIRROR: &str = "http://127.0.0.1:1/";
 
 /// The features this test was built with.
-const FEATURES: &str = if cfg!(feature = "mpi") { "mpi" } else { "" };
+const FEATURES: &str = if cfg!(feature = "mpi") {
+    "mpi"
+} else if cfg!(feature = "candle") {
+    "candle"
+} else {
+    ""
+};
 
 /// Builds example `name` with the profile and features of this test (so `cargo test` has
 /// usually built it already) and returns its path, wherever the target directory is.
