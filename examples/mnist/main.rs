@@ -75,8 +75,12 @@ fn main() -> ExitCode {
 }
 
 fn try_main() -> Result<()> {
-    // labbook reads `--set` and `--config` from the command line itself.
-    let mut hp = labbook::config(Hparams::parse())?;
+    // labbook reads `--set` and `--config` from the command line itself. Fields the config
+    // skips come back as their default: the mirror is carried over by hand.
+    let flags = Hparams::parse();
+    let mirror = flags.training.mirror.clone();
+    let mut hp = labbook::config(flags)?;
+    hp.training.mirror = mirror;
     hp.training.check()?;
     let data = hp.training.load()?;
     training::prepare_cpu(true);

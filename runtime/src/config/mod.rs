@@ -77,6 +77,8 @@
 //! }
 //! ```
 //!
+//! Loading goes through serde (serialize the defaults, override, deserialize), so a field the
+//! config skips (`#[serde(skip)]`) comes back as its `Default`: set it again after loading.
 //! A program whose own arguments use `--set` or `--config` for something else builds a
 //! [`Config`] with [`Config::new`] and only the sources it wants.
 
