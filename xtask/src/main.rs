@@ -159,6 +159,31 @@ const TEST: &[Step] = &[
         ],
     ),
     step(
+    step(
+        "candle tensors and VarMaps as log values, read back from the store",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "candle",
+            "--lib",
+            "--test",
+            "candle",
+        ],
+    ),
+    step(
+        "the candle MNIST example on tiny data, its run read back",
+        &[
+            "test",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "candle",
+            "--test",
+            "mnist_candle",
+        ],
+    ),
         "the MNIST example compiles for CUDA without a toolkit",
         &[
             "check",
@@ -287,6 +312,20 @@ const LINT: &[Step] = &[
         ],
     ),
     step(
+    step(
+        "clippy on the candle example",
+        &[
+            "clippy",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "candle",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
         "clippy on every backend",
         &[
             "clippy",
