@@ -245,6 +245,9 @@ fn concurrent_runs(runs: usize, points: u64) -> Vec<PathBuf> {
         .map(|_| {
             child_command("writer", store())
                 .env("LABBOOK_TEST_POINTS", points.to_string())
+                // Windows of 4 requests: the parallel path, and its fallback when the
+                // server answers one of them with 400.
+                .env("LABBOOK_MLFLOW_PARALLEL", "4")
                 .env("MLFLOW_TRACKING_URI", &uri)
                 .envs(services().s3_env())
                 .spawn()

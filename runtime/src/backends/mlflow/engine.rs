@@ -65,14 +65,16 @@ pub(crate) struct Engine {
     /// a scan for the points after it got (see [`Engine::progress_of`]).
     realigned: BTreeMap<String, (Progress, Progress)>,
     done: Done,
+    /// Metrics requests sent at once (`LABBOOK_MLFLOW_PARALLEL`).
+    parallel: usize,
 }
 
 /// A metrics request being filled: the points and each stream's progress before and after.
 #[derive(Default)]
-struct Batch {
-    points: Vec<(usize, f64, i64, i64)>,
-    keys: Vec<String>,
-    streams: BTreeMap<String, (String, Progress, Progress)>,
+pub(super) struct Batch {
+    pub points: Vec<(usize, f64, i64, i64)>,
+    pub keys: Vec<String>,
+    pub streams: BTreeMap<String, (String, Progress, Progress)>,
 }
 
 impl Engine {
@@ -93,6 +95,7 @@ impl Engine {
             abandoned: Arc::default(),
             realigned: BTreeMap::new(),
             done: Done::default(),
+            parallel: settings.parallel.max(1),
         })
     }
 
@@ -151,14 +154,14 @@ impl Engine {
         Ok(())
     }
 
-    fn run_id(&self) -> &str {
+    pub(super) fn run_id(&self) -> &str {
         self.state
             .run_id
             .as_deref()
             .expect("the run exists once ensure_run returned")
     }
 
-    fn check_deadline(&self) -> Result<(), MlflowError> {
+    pub(super) fn check_deadline(&self) -> Result<(), MlflowError> {
         match self.deadline {
             Some((at, after)) if Instant::now() > at => Err(MlflowError::Deadline(after.as_secs())),
             _ if self.abandoned.load(Ordering::Acquire) => Err(MlflowError::Deadline(
@@ -211,18 +214,24 @@ impl Engine {
         self.save()
     }
 
-    /// Settles a batch that was sent without an answer: log-batch is atomic, so one of its
-    /// streams tells whether all of it landed.
+    /// Settles batches that were sent without an answer: all of them landed when the server
+    /// holds every stream up to its end (one log-batch request is atomic; of a window of
+    /// them, some may have landed, and those are sent again: see `parallel`).
     fn recover_in_flight(&mut self) -> Result<(), MlflowError> {
         let Some(in_flight) = self.state.in_flight.clone() else {
             return Ok(());
         };
-        if let Some((key, before, after)) = in_flight.streams.values().next() {
+        let mut landed = !in_flight.streams.is_empty();
+        for (key, before, after) in in_flight.streams.values() {
+            if !landed {
+                break;
+            }
             let held = self.client.history_len(self.run_id(), key)?;
-            if held >= after.points && after.points > before.points {
-                for (relative, (_, _, after)) in in_flight.streams {
-                    self.state.streams.insert(relative, after);
-                }
+            landed = held >= after.points && after.points > before.points;
+        }
+        if landed {
+            for (relative, (_, _, after)) in in_flight.streams {
+                self.state.streams.insert(relative, after);
             }
         }
         self.state.in_flight = None;
@@ -329,6 +338,8 @@ impl Engine {
 
     fn metrics(&mut self, done: &mut Done) -> Result<(), MlflowError> {
         let mut batch = Batch::default();
+        // Full batches waiting to be sent together (see `parallel`).
+        let mut window = Vec::new();
         for stream in self.run.streams() {
             if self.is_rejected(METRIC, &stream.key) {
                 continue;
@@ -364,7 +375,10 @@ impl Engine {
                     at = chunk.end;
                 }
                 if batch.points.len() == MAX_METRICS {
-                    self.send(std::mem::take(&mut batch), done)?;
+                    window.push(std::mem::take(&mut batch));
+                    if window.len() == self.parallel {
+                        self.send_window(std::mem::take(&mut window), done)?;
+                    }
                 }
                 if chunk.exhausted || self.is_rejected(METRIC, &stream.key) {
                     break;
@@ -372,9 +386,9 @@ impl Engine {
             }
         }
         if !batch.streams.is_empty() {
-            self.send(batch, done)?;
+            window.push(batch);
         }
-        Ok(())
+        self.send_window(window, done)
     }
 
     /// Where a stream's upload stands (see [`progress`]). A stream being realigned is
@@ -403,7 +417,7 @@ impl Engine {
         Ok(at)
     }
 
-    fn send(&mut self, batch: Batch, done: &mut Done) -> Result<(), MlflowError> {
+    pub(super) fn send(&mut self, batch: Batch, done: &mut Done) -> Result<(), MlflowError> {
         self.check_deadline()?;
         self.state.in_flight = Some(InFlight {
             streams: batch.streams.clone(),

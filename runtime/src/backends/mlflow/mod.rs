@@ -35,6 +35,7 @@ mod client;
 mod engine;
 mod error;
 mod local;
+mod parallel;
 mod settings;
 mod state;
 mod sync;

@@ -23,6 +23,9 @@ pub struct Settings {
     pub insecure_tls: bool,
     /// `MLFLOW_TRACKING_SERVER_CERT_PATH`: a PEM certificate to trust.
     pub server_cert: Option<PathBuf>,
+    /// `LABBOOK_MLFLOW_PARALLEL`: metrics requests in flight at once, 1 to 64 (default 1:
+    /// see `DEFAULT_PARALLEL` in `parallel.rs` for why).
+    pub parallel: usize,
 }
 
 /// Credentials, sent as the MLflow client sends them: basic auth when a user name and
@@ -110,6 +113,7 @@ impl Settings {
             insecure_tls: env("MLFLOW_TRACKING_INSECURE_TLS")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1")),
             server_cert: env("MLFLOW_TRACKING_SERVER_CERT_PATH").map(PathBuf::from),
+            parallel: super::parallel::parse(env("LABBOOK_MLFLOW_PARALLEL"))?,
         })
     }
 }
