@@ -197,6 +197,35 @@ def python_if():
     return gross - (time.perf_counter() - start)
 
 
+def _ceiling_client(args):
+    uri, points, start_at = args
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment(f"ceiling-{os.getpid()}-{time.time_ns()}")
+    run_id = client.create_run(experiment).info.run_id
+    while time.time() < start_at:
+        time.sleep(0.001)
+    for first in range(0, points, BATCH):
+        client.log_batch(run_id, metrics=[
+            Metric("loss", value(i), int(time.time() * 1000), i)
+            for i in range(first, min(points, first + BATCH))])
+    client.set_terminated(run_id)
+    return time.time(), len(client.get_metric_history(run_id, "loss"))
+
+
+def mlflow_ceiling(uri, clients):
+    """The server's ceiling: `clients` processes, each sequential `log_batch` into a run of
+    its own, N points in all; seconds from a common start until the last one is done."""
+    from multiprocessing import Pool
+
+    start_at = time.time() + 15  # every client has imported mlflow and made its run
+    with Pool(clients) as pool:
+        done = pool.map(_ceiling_client, [(uri, N // clients, start_at)] * clients)
+    return max(t for t, _ in done) - start_at, sum(n for _, n in done)
+
+
 def count_labbook_mlflow(run_dir, uri):
     """The `loss` points labbook's mlflow backend stored for the run in `run_dir`."""
     from mlflow import MlflowClient
@@ -234,6 +263,7 @@ def main():
             "wandb": lambda: wandb_offline(out),
             "mlflow-file": lambda: mlflow_batch(out, None),
             "mlflow-server": lambda: mlflow_batch(out, uri),
+            "mlflow-ceiling-8": lambda: mlflow_ceiling(uri, 8),
             "itwinai-console": lambda: itwinai_console(out),
         }[peer]
         seconds, stored = run()

@@ -17,10 +17,11 @@ const USAGE: &str = "usage: cargo xtask <test|lint|venv|bench-compare>
          (installs Debian's Open MPI and libclang with apt-get when missing)
   lint   cargo fmt --check and clippy with warnings denied
   venv   create the pinned Python environment of the verifiers and print its python
-  bench-compare [overhead|training]
+  bench-compare [overhead|training|team]
          labbook and the Python peers on the same workloads, in one run: bench/RESULTS.md;
          `overhead` measures only the paired training-loop overhead rows (no Python);
-         `training` only the MNIST example's training speed as shipped";
+         `training` only the MNIST example's training speed as shipped;
+         `team` only labbook and Python against PostgreSQL + `mlflow server --workers 4`";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
@@ -159,7 +160,6 @@ const TEST: &[Step] = &[
         ],
     ),
     step(
-    step(
         "candle tensors and VarMaps as log values, read back from the store",
         &[
             "test",
@@ -184,6 +184,7 @@ const TEST: &[Step] = &[
             "mnist_candle",
         ],
     ),
+    step(
         "the MNIST example compiles for CUDA without a toolkit",
         &[
             "check",
@@ -312,7 +313,6 @@ const LINT: &[Step] = &[
         ],
     ),
     step(
-    step(
         "clippy on the candle example",
         &[
             "clippy",
@@ -326,6 +326,7 @@ const LINT: &[Step] = &[
             "warnings",
         ],
     ),
+    step(
         "clippy on every backend",
         &[
             "clippy",

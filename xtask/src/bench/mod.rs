@@ -7,6 +7,7 @@
 mod overhead;
 mod report;
 mod server;
+mod team;
 mod training;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub fn compare() -> Result<(), String> {
             let section = report::overhead_section(&overhead::measure(&root)?);
             return write_section(&root, report::OVERHEAD_HEADING, &section);
         }
+        Some("team") => return team::measure(&root),
         Some("training") => {
             let section = report::training_section(&training::measure(&root)?);
             return write_section(&root, report::TRAINING_HEADING, &section);
