@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use super::compare::{best, finals};
+use super::finals::{best, finals};
 use super::store::{self, Run};
 use super::table::{self, Table};
 use labbook::store::read::{RunDir, Store};

@@ -10,6 +10,7 @@
 
 mod compare;
 mod export;
+mod finals;
 mod gc;
 mod group_by;
 mod ls;
@@ -18,10 +19,10 @@ mod plot;
 mod reproduce;
 mod show;
 mod store;
-#[cfg(feature = "mlflow")]
-mod sync;
 #[cfg(unix)]
 mod sweep;
+#[cfg(feature = "mlflow")]
+mod sync;
 mod table;
 mod tag;
 mod watch;

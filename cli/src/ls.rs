@@ -4,6 +4,7 @@
 
 mod filter;
 mod load;
+mod row;
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -13,7 +14,8 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use self::filter::{Condition, InfoFilter, TagFilter};
-use self::load::{Row, Wanted};
+use self::load::Wanted;
+use self::row::Row;
 use super::parallel;
 use super::store;
 use super::table::{self, Table};
@@ -120,7 +122,7 @@ impl Args {
 
 /// A row's value for `--sort`: rows without one last, whichever the direction.
 #[derive(PartialEq, Eq)]
-struct Sorted(Option<filter::Field>, bool);
+struct Sorted(Option<row::Field>, bool);
 
 impl PartialOrd for Sorted {
     fn partial_cmp(&self, other: &Sorted) -> Option<Ordering> {

@@ -73,7 +73,10 @@ fn info(run: &Run, out: &mut dyn Write) -> Result<()> {
     }
     if let Some(notes) = &info.notes {
         // Later lines of the notes line up under the first.
-        lines.push(("notes", notes.lines().collect::<Vec<_>>().join("\n           ")));
+        lines.push((
+            "notes",
+            notes.lines().collect::<Vec<_>>().join("\n           "),
+        ));
     }
     lines.push(("started", table::second(info.start_unix)));
     if let Some(end) = info.end_unix {

@@ -4,23 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::filter::InfoFilter;
+use super::row::Row;
 use crate::store::Run;
 use crate::warn;
-use labbook::store::read::{self, Point, RunDir};
-
-/// One line of the table, with everything a condition or the sort may ask for.
-#[derive(Debug)]
-pub(crate) struct Row {
-    pub run: Run,
-    /// `metadata/config.json` as written, and flattened to dotted keys.
-    pub config_json: Option<Value>,
-    pub config: BTreeMap<String, Value>,
-    pub params: BTreeMap<String, Value>,
-    pub metrics: BTreeMap<String, Point>,
-}
+use labbook::store::read::{self, RunDir};
 
 /// Which runs to read, and which of their files.
 #[derive(Debug)]

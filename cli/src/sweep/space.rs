@@ -13,17 +13,6 @@ use super::spec::{Method, Parameter, Spec};
 /// A trial's parameters, by name.
 pub(crate) type Point = BTreeMap<String, Value>;
 
-/// How many points the `grid` and `choice` lists make together.
-pub(crate) fn grid_size(spec: &Spec) -> usize {
-    spec.parameters
-        .values()
-        .map(|p| match p.get_ref() {
-            Parameter::Grid(values) | Parameter::Choice(values) => values.len(),
-            _ => 1,
-        })
-        .product()
-}
-
 /// The point of trial `trial` of a `grid` or `random` sweep.
 pub(crate) fn point(spec: &Spec, trial: usize) -> Point {
     match spec.method {
@@ -112,7 +101,7 @@ mod tests {
     fn a_grid_is_every_combination_once() {
         let spec =
             spec("[parameters]\na = { grid = [1, 2] }\nb = { choice = [\"x\", \"y\", \"z\"] }\n");
-        assert_eq!(grid_size(&spec), 6);
+        assert_eq!(spec.grid_size(), 6);
         assert_eq!(spec.trial_count(), 6);
         let points: Vec<Point> = (0..6).map(|t| point(&spec, t)).collect();
         assert_eq!(

@@ -170,9 +170,20 @@ impl Spec {
         }
     }
 
+    /// How many points the `grid` and `choice` lists make together.
+    pub fn grid_size(&self) -> usize {
+        self.parameters
+            .values()
+            .map(|p| match p.get_ref() {
+                Parameter::Grid(values) | Parameter::Choice(values) => values.len(),
+                _ => 1,
+            })
+            .product()
+    }
+
     /// How many trials the sweep has.
     pub fn trial_count(&self) -> usize {
-        let grid = super::space::grid_size(self);
+        let grid = self.grid_size();
         match (self.method, &self.trials) {
             (Method::Grid, Some(trials)) => grid.min(*trials.get_ref()),
             (Method::Grid, None) => grid,
