@@ -15,30 +15,6 @@ use super::engine::{Batch, Done, Engine};
 use super::state::InFlight;
 use super::MlflowError;
 
-/// Requests in flight when `LABBOOK_MLFLOW_PARALLEL` is not set: one. MLflow 3.17.2's SQL
-/// store answers some requests with 400 when several `log-batch` requests for the same run
-/// and key run at once on `mlflow server --workers 4` with PostgreSQL (its latest-metric row
-/// is updated by each), and a 400 otherwise means a key the server refuses for good.
-pub const DEFAULT_PARALLEL: usize = 1;
-/// The most requests in flight that `LABBOOK_MLFLOW_PARALLEL` may ask for.
-pub const MAX_PARALLEL: usize = 64;
-
-/// `LABBOOK_MLFLOW_PARALLEL` read from `value`: a whole number from 1 to [`MAX_PARALLEL`].
-pub(crate) fn parse(value: Option<String>) -> Result<usize, MlflowError> {
-    let Some(value) = value else {
-        return Ok(DEFAULT_PARALLEL);
-    };
-    match value.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_PARALLEL).contains(&n) => Ok(n),
-        _ => Err(MlflowError::Settings {
-            setting: "LABBOOK_MLFLOW_PARALLEL",
-            reason: format!(
-                "{value:?} is not a number of requests from 1 to {MAX_PARALLEL}; set it to 1 to send one request at a time"
-            ),
-        }),
-    }
-}
-
 /// Sends each batch's metrics as one request, all at once; the answers in batch order.
 fn log_batches(client: &Client, run_id: &str, batches: &[Batch]) -> Vec<Result<(), MlflowError>> {
     std::thread::scope(|scope| {
@@ -122,21 +98,5 @@ impl Engine {
         self.state.in_flight = Some(covered(&rest));
         self.save()?;
         Err(error)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_number_of_requests_in_flight_is_checked() {
-        assert_eq!(parse(None).unwrap(), DEFAULT_PARALLEL);
-        assert_eq!(parse(Some(" 8 ".into())).unwrap(), 8);
-        for bad in ["0", "65", "many", "-1"] {
-            let message = parse(Some(bad.into())).unwrap_err().to_string();
-            assert!(message.contains("LABBOOK_MLFLOW_PARALLEL"), "{message}");
-            assert!(message.contains("from 1 to 64"), "{message}");
-        }
     }
 }

@@ -24,7 +24,7 @@ pub struct Settings {
     /// `MLFLOW_TRACKING_SERVER_CERT_PATH`: a PEM certificate to trust.
     pub server_cert: Option<PathBuf>,
     /// `LABBOOK_MLFLOW_PARALLEL`: metrics requests in flight at once, 1 to 64 (default 1:
-    /// see `DEFAULT_PARALLEL` in `parallel.rs` for why).
+    /// see [`DEFAULT_PARALLEL`] for why).
     pub parallel: usize,
 }
 
@@ -113,13 +113,37 @@ impl Settings {
             insecure_tls: env("MLFLOW_TRACKING_INSECURE_TLS")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1")),
             server_cert: env("MLFLOW_TRACKING_SERVER_CERT_PATH").map(PathBuf::from),
-            parallel: super::parallel::parse(env("LABBOOK_MLFLOW_PARALLEL"))?,
+            parallel: parse_parallel(env("LABBOOK_MLFLOW_PARALLEL"))?,
         })
     }
 }
 
 fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Requests in flight when `LABBOOK_MLFLOW_PARALLEL` is not set: one. MLflow 3.17.2's SQL
+/// store answers some requests with 400 when several `log-batch` requests for the same run
+/// and key run at once on `mlflow server --workers 4` with PostgreSQL (its latest-metric row
+/// is updated by each), and a 400 otherwise means a key the server refuses for good.
+pub const DEFAULT_PARALLEL: usize = 1;
+/// The most requests in flight that `LABBOOK_MLFLOW_PARALLEL` may ask for.
+pub const MAX_PARALLEL: usize = 64;
+
+/// `LABBOOK_MLFLOW_PARALLEL` read from `value`: a whole number from 1 to [`MAX_PARALLEL`].
+pub(crate) fn parse_parallel(value: Option<String>) -> Result<usize, MlflowError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_PARALLEL);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_PARALLEL).contains(&n) => Ok(n),
+        _ => Err(MlflowError::Settings {
+            setting: "LABBOOK_MLFLOW_PARALLEL",
+            reason: format!(
+                "{value:?} is not a number of requests from 1 to {MAX_PARALLEL}; set it to 1 to send one request at a time"
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -138,5 +162,16 @@ mod tests {
         );
         assert!(Settings::for_uri("file:///tmp/mlruns").is_err());
         assert!(Settings::for_uri("not a url").is_err());
+    }
+
+    #[test]
+    fn the_number_of_requests_in_flight_is_checked() {
+        assert_eq!(parse_parallel(None).unwrap(), DEFAULT_PARALLEL);
+        assert_eq!(parse_parallel(Some(" 8 ".into())).unwrap(), 8);
+        for bad in ["0", "65", "many", "-1"] {
+            let message = parse_parallel(Some(bad.into())).unwrap_err().to_string();
+            assert!(message.contains("LABBOOK_MLFLOW_PARALLEL"), "{message}");
+            assert!(message.contains("from 1 to 64"), "{message}");
+        }
     }
 }
