@@ -363,7 +363,10 @@ impl Wandb {
     fn emit_stats(&mut self, record: proto::StatsRecord) {
         let points = record.item.len() as u64;
         if let Err(e) = self.emit(Kind::Stats(record)) {
-            self.lost(points, format_args!("a system sample is not in the W&B run: {e}"));
+            self.lost(
+                points,
+                format_args!("a system sample is not in the W&B run: {e}"),
+            );
         }
     }
 
