@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::finals::{best, finals};
+use super::finals::{finals, marked_cells};
 use super::group_by::{self, GroupBy};
 use super::store;
 use super::table::{self, Table};
@@ -107,16 +107,8 @@ pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()>
     }
     for name in names {
         let values: Vec<Option<f64>> = finals.iter().map(|f| f.get(name).map(|p| p.0)).collect();
-        let best = best(name, &values);
-        marked |= best.is_some();
-        let cells = values
-            .iter()
-            .map(|v| match v {
-                None => "-  ".into(),
-                Some(v) if best == Some(*v) => format!("{} *", table::number(*v)),
-                Some(v) => format!("{}  ", table::number(*v)),
-            })
-            .collect();
+        let (cells, has_best) = marked_cells(name, &values);
+        marked |= has_best;
         row(&format!("  {name}"), cells);
     }
     for column in 1..=runs.len() {

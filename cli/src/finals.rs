@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 
 use crate::store::Run;
+use crate::table;
 use crate::warn;
 
 /// Which way is better for a metric, read off its name.
@@ -116,6 +117,20 @@ pub(crate) fn best(name: &str, values: &[Option<f64>]) -> Option<f64> {
         Better::Lower => present.into_iter().reduce(f64::min),
         Better::Higher => present.into_iter().reduce(f64::max),
     }
+}
+
+/// A row's cells, the best value marked `*`, and whether one was marked.
+pub(crate) fn marked_cells(name: &str, values: &[Option<f64>]) -> (Vec<String>, bool) {
+    let best = best(name, values);
+    let cells = values
+        .iter()
+        .map(|v| match v {
+            None => "-  ".into(),
+            Some(v) if best == Some(*v) => format!("{} *", table::number(*v)),
+            Some(v) => format!("{}  ", table::number(*v)),
+        })
+        .collect();
+    (cells, best.is_some())
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use super::finals::{best, finals};
+use super::finals::{finals, marked_cells};
 use super::store::{self, Run};
-use super::table::{self, Table};
+use super::table::Table;
 use labbook::store::read::{RunDir, Store};
 
 /// The final `(value, time)` of each metric of one run.
@@ -132,16 +132,8 @@ pub(crate) fn compare(
                 (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
             })
             .collect();
-        let best = best(name, &means);
-        marked |= best.is_some();
-        let cells = means
-            .iter()
-            .map(|v| match v {
-                None => "-  ".into(),
-                Some(v) if best == Some(*v) => format!("{} *", table::number(*v)),
-                Some(v) => format!("{}  ", table::number(*v)),
-            })
-            .collect();
+        let (cells, has_best) = marked_cells(name, &means);
+        marked |= has_best;
         row(&format!("  {name}"), cells);
     }
     for column in 1..=pools.len() {
