@@ -77,6 +77,21 @@ pub(super) struct Batch {
     pub streams: BTreeMap<String, (String, Progress, Progress)>,
 }
 
+impl Batch {
+    /// The points as a `log-batch` request sends them.
+    pub fn metrics(&self) -> Vec<Metric<'_>> {
+        self.points
+            .iter()
+            .map(|&(key, value, timestamp, step)| Metric {
+                key: &self.keys[key],
+                value: MetricValue::new(value),
+                timestamp,
+                step,
+            })
+            .collect()
+    }
+}
+
 impl Engine {
     /// Reads the state of `run` for the server in `settings`; no request is made.
     pub fn open(settings: &Settings, run: LocalRun) -> Result<Engine, MlflowError> {
@@ -423,16 +438,7 @@ impl Engine {
             streams: batch.streams.clone(),
         });
         self.save()?;
-        let metrics: Vec<Metric<'_>> = batch
-            .points
-            .iter()
-            .map(|&(key, value, timestamp, step)| Metric {
-                key: &batch.keys[key],
-                value: MetricValue::new(value),
-                timestamp,
-                step,
-            })
-            .collect();
+        let metrics = batch.metrics();
         let sent = self.client.log_batch(self.run_id(), &metrics, &[]);
         drop(metrics);
         match sent {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::client::{Client, Metric, MetricValue};
+use super::client::Client;
 use super::engine::{Batch, Done, Engine};
 use super::state::InFlight;
 use super::MlflowError;
@@ -20,21 +20,7 @@ fn log_batches(client: &Client, run_id: &str, batches: &[Batch]) -> Vec<Result<(
     std::thread::scope(|scope| {
         let handles: Vec<_> = batches
             .iter()
-            .map(|batch| {
-                scope.spawn(move || {
-                    let metrics: Vec<Metric<'_>> = batch
-                        .points
-                        .iter()
-                        .map(|&(key, value, timestamp, step)| Metric {
-                            key: &batch.keys[key],
-                            value: MetricValue::new(value),
-                            timestamp,
-                            step,
-                        })
-                        .collect();
-                    client.log_batch(run_id, &metrics, &[])
-                })
-            })
+            .map(|batch| scope.spawn(move || client.log_batch(run_id, &batch.metrics(), &[])))
             .collect();
         handles
             .into_iter()
