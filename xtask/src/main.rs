@@ -235,6 +235,10 @@ const TEST: &[Step] = &[
                 "mlflow",
                 "--test",
                 "mlflow_team",
+                // One at a time: the 16-process test takes both cores, and a run of another
+                // test beside it would not finish its live upload within its end's deadline.
+                "--",
+                "--test-threads=1",
             ],
         )
     },
