@@ -37,6 +37,22 @@ impl Split {
         &self.images[index * idx::PIXELS..(index + 1) * idx::PIXELS]
     }
 
+    /// The images at `indices`, scaled to [0, 1] and normalised by the pixel mean and
+    /// standard deviation of MNIST's training set: `len × 784` values.
+    pub fn normalised(&self, indices: &[usize]) -> Vec<f32> {
+        const MEAN: f32 = 0.1307;
+        const STD: f32 = 0.3081;
+        let mut data = Vec::with_capacity(indices.len() * idx::PIXELS);
+        for &i in indices {
+            data.extend(
+                self.image(i)
+                    .iter()
+                    .map(|&p| (f32::from(p) / 255.0 - MEAN) / STD),
+            );
+        }
+        data
+    }
+
     /// Keeps the first `n` samples.
     pub fn truncate(&mut self, n: usize) {
         self.labels.truncate(n);

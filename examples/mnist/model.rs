@@ -24,21 +24,9 @@ pub type Targets = Tensor<(usize, Const<10>), f32, Device>;
 pub type Grads = Gradients<f32, Device>;
 pub type Optimiser = Adam<Model, f32, Device>;
 
-/// The pixel mean and standard deviation of MNIST's training set.
-const MEAN: f32 = 0.1307;
-const STD: f32 = 0.3081;
-
 /// The images at `indices`, scaled to [0, 1] and normalised.
 pub fn images(dev: &Device, split: &Split, indices: &[usize]) -> Images {
-    let mut data = Vec::with_capacity(indices.len() * PIXELS);
-    for &i in indices {
-        data.extend(
-            split
-                .image(i)
-                .iter()
-                .map(|&p| (f32::from(p) / 255.0 - MEAN) / STD),
-        );
-    }
+    let data = split.normalised(indices);
     dev.tensor_from_vec(data, (indices.len(), Const))
 }
 

@@ -10,10 +10,6 @@ use rand::{Rng, SeedableRng};
 use crate::data::Split;
 use crate::idx::PIXELS;
 
-/// The pixel mean and standard deviation of MNIST's training set.
-const MEAN: f32 = 0.1307;
-const STD: f32 = 0.3081;
-
 /// Three linear layers with ReLU between them; their variables live in a `VarMap`.
 #[derive(Debug)]
 pub struct Mlp {
@@ -67,15 +63,7 @@ pub fn seed(varmap: &VarMap, seed: u64) -> Result<()> {
 
 /// The images at `indices`, scaled to [0, 1] and normalised: `len × 784`.
 pub fn images(dev: &Device, split: &Split, indices: &[usize]) -> Result<Tensor> {
-    let mut data = Vec::with_capacity(indices.len() * PIXELS);
-    for &i in indices {
-        data.extend(
-            split
-                .image(i)
-                .iter()
-                .map(|&p| (f32::from(p) / 255.0 - MEAN) / STD),
-        );
-    }
+    let data = split.normalised(indices);
     Ok(Tensor::from_vec(data, (indices.len(), PIXELS), dev)?)
 }
 
