@@ -18,7 +18,8 @@ Starts, all on 127.0.0.1 and free ports, each process in a group of its own:
 Prints one line `READY {json}` (postgres, s3_endpoint, bucket, proxied, direct, and the AWS
 variables a client needs), then waits for its stdin to close (the test dropped its handle
 or died) or SIGTERM, and stops every process by its pid: SIGTERM, then SIGKILL after 15 s.
-Prints `FAILED <reason>` and exits 1 when a service does not come up; logs are in STATE_DIR.
+Prints `FAILED <reason>` and exits 1 when a service does not come up; its logs stay in STATE_DIR,
+which is removed after a clean stop.
 """
 import glob
 import json
@@ -55,7 +56,8 @@ def start(name, cmd, state, **kwargs):
     return process
 
 
-def stop(*_):
+def stop(*_, keep=False):
+    """Stops every service; removes STATE_DIR (its volumes and cluster) unless `keep`."""
     for _, process in reversed(PROCESSES):
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -71,7 +73,9 @@ def stop(*_):
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    sys.exit(0)
+    if not keep:
+        shutil.rmtree(STATE, ignore_errors=True)
+    sys.exit(1 if keep else 0)
 
 
 def wait(name, ready, limit=120):
@@ -87,7 +91,7 @@ def wait(name, ready, limit=120):
 
 def fail(reason):
     print(f"FAILED {reason}; see the logs in {STATE}", flush=True)
-    stop()
+    stop(keep=True)
 
 
 def postgres_bin():
