@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use anyhow::{bail, Result};
 
 use super::row::{Field, Row};
-use crate::store::Run;
+use labbook::store::meta::Info;
 use labbook::store::read::State;
 
 /// The filters a run's info answers.
@@ -20,13 +20,13 @@ pub(crate) struct InfoFilter {
 }
 
 impl InfoFilter {
-    pub fn admits(&self, run: &Run) -> bool {
-        self.status.is_none_or(|s| run.state == s)
+    pub fn admits(&self, info: &Info, state: State) -> bool {
+        self.status.is_none_or(|s| state == s)
             && self
                 .group
                 .as_ref()
-                .is_none_or(|g| run.info.group.as_ref() == Some(g))
-            && self.tags.iter().all(|t| t.holds(run))
+                .is_none_or(|g| info.group.as_ref() == Some(g))
+            && self.tags.iter().all(|t| t.holds(info))
     }
 }
 
@@ -59,8 +59,8 @@ impl TagFilter {
         })
     }
 
-    fn holds(&self, run: &Run) -> bool {
-        match (run.info.tags.get(&self.key), &self.value) {
+    fn holds(&self, info: &Info) -> bool {
+        match (info.tags.get(&self.key), &self.value) {
             (Some(value), Some(wanted)) => value == wanted,
             (found, None) => found.is_some(),
             (None, Some(_)) => false,

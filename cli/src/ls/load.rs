@@ -1,6 +1,7 @@
 //! Reading the runs `labbook ls` lists, on every core: each run's info first, and only for a
 //! run the info filters admit its config, params (when a condition or the sort may ask for
-//! one) and the last point of each metric (from the summary a finished run wrote at its end).
+//! one) and the last point of each metric ([`RunDir::overview`]: a finished run's summary
+//! holds its last points and its config).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,18 +27,14 @@ pub(crate) fn load_all(dirs: &[RunDir], wanted: &Wanted<'_>) -> Vec<Row> {
 }
 
 fn load(dir: &RunDir, wanted: &Wanted<'_>) -> Option<Row> {
-    let run = Run::load(dir)
+    let metrics = |key: &str| wanted.metrics.as_ref().is_none_or(|m| m.contains(key));
+    let seen = dir
+        .overview(|info, state| wanted.filter.admits(info, state), metrics)
         .map_err(|e| warn(format_args!("skipped {}: {e:#}", dir.label())))
-        .ok()?;
-    if !wanted.filter.admits(&run) {
-        return None;
-    }
-    let config_json = dir
-        .config()
-        .map_err(|e| warn(format_args!("{}: {e:#}", dir.label())))
-        .ok()
-        .flatten();
-    let config = config_json
+        .ok()??;
+    seen.warnings.iter().for_each(warn);
+    let config = seen
+        .config
         .as_ref()
         .map_or_else(BTreeMap::new, read::flatten);
     let params = if wanted.params {
@@ -48,15 +45,16 @@ fn load(dir: &RunDir, wanted: &Wanted<'_>) -> Option<Row> {
     } else {
         BTreeMap::new()
     };
-    let last = dir.last_points(&run.info, |key| {
-        wanted.metrics.as_ref().is_none_or(|m| m.contains(key))
-    });
-    last.warnings.iter().for_each(warn);
+    let run = Run {
+        dir: dir.clone(),
+        info: seen.info,
+        state: seen.state,
+    };
     Some(Row {
         run,
-        config_json,
+        config_json: seen.config,
         config,
         params,
-        metrics: last.points,
+        metrics: seen.points,
     })
 }

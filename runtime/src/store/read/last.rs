@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 use super::run::RunDir;
 use crate::store::jsonl::Point;
+use crate::store::layout;
 use crate::store::meta::{Info, Status};
-use crate::store::summary::Summary;
+use crate::store::summary::SummaryFile;
 
 /// The last point of each metric stream of a run: what [`RunDir::last_points`] reads.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,10 +29,11 @@ impl RunDir {
     /// the run whose info is `info` (read before: a listing reads it once).
     ///
     /// A run that ended reads it from the summaries its ranks wrote at their end
-    /// ([`Summary`]): one small file a rank instead of the end of every stream. A summary is
-    /// used only when it was written at the end `info` records; a run that is running, has
-    /// crashed, was resumed since, or has no summary (an older labbook wrote it) is read from
-    /// its streams, so either way the points are those on disk.
+    /// ([`Summary`](crate::store::summary::Summary)): one small file a rank instead of the
+    /// end of every stream. A summary is used only when it was written at the end `info`
+    /// records; a run that is running, has crashed, was resumed since, or has no summary (an
+    /// older labbook wrote it) is read from its streams, so either way the points are those
+    /// on disk.
     ///
     /// ```
     /// use labbook::prelude::*;
@@ -60,38 +64,30 @@ impl RunDir {
     /// # Ok::<(), labbook::Error>(())
     /// ```
     pub fn last_points(&self, info: &Info, wanted: impl Fn(&str) -> bool) -> LastPoints {
-        match self.summarised(info) {
-            Some(mut points) => {
-                points.retain(|key, _| wanted(key));
-                LastPoints {
-                    points,
-                    warnings: Vec::new(),
-                }
-            }
-            None => self.last_points_in_streams(None, wanted),
-        }
+        let read = |rank| layout::read_whole(&layout::summary_file(self.path(), rank)).ok();
+        self.last_points_from(info, read, wanted).0
     }
 
-    /// The points of the summaries of every rank, if each was written at the end `info`
-    /// records for it.
-    fn summarised(&self, info: &Info) -> Option<BTreeMap<String, Point>> {
-        if info.status == Status::Running {
-            return None;
-        }
-        let mut points = BTreeMap::new();
-        for rank in 0..info.world_size.max(1) {
-            let end = if rank == info.rank {
-                info.end_unix
-            } else {
-                info.ranks.iter().find(|r| r.rank == rank)?.end_unix
-            };
-            let summary = Summary::read(self.path(), rank)?;
-            if summary.rank != rank || Some(summary.end_unix) != end {
-                return None;
+    /// [`RunDir::last_points`], with the summary of each rank read by `read` (from a folder
+    /// held open), and the config that rank 0's summary recorded: `Some(None)` for a run
+    /// without one, `None` when no summary used recorded it.
+    pub(super) fn last_points_from(
+        &self,
+        info: &Info,
+        read: impl Fn(u32) -> Option<Vec<u8>>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> (LastPoints, Option<Option<Value>>) {
+        match summarised(info, read) {
+            Some((mut points, config)) => {
+                points.retain(|key, _| wanted(key));
+                let last = LastPoints {
+                    points,
+                    warnings: Vec::new(),
+                };
+                (last, config)
             }
-            points.extend(summary.metrics);
+            None => (self.last_points_in_streams(None, wanted), None),
         }
-        Some(points)
     }
 
     /// The last point of each metric stream (of rank `rank`, or of every rank), read from
@@ -127,4 +123,33 @@ impl RunDir {
         let last = self.last_points_in_streams(Some(rank), |_| true);
         last.warnings.is_empty().then_some(last.points)
     }
+}
+
+/// The points of the summaries of every rank (read by `read`), if each was written at the
+/// end `info` records for it, and the config rank 0's recorded.
+fn summarised(
+    info: &Info,
+    read: impl Fn(u32) -> Option<Vec<u8>>,
+) -> Option<(BTreeMap<String, Point>, Option<Option<Value>>)> {
+    if info.status == Status::Running {
+        return None;
+    }
+    let mut points = BTreeMap::new();
+    let mut config = None;
+    for rank in 0..info.world_size.max(1) {
+        let end = if rank == info.rank {
+            info.end_unix
+        } else {
+            info.ranks.iter().find(|r| r.rank == rank)?.end_unix
+        };
+        let summary = SummaryFile::parse(&read(rank)?)?;
+        if summary.rank != rank || Some(summary.end_unix) != end {
+            return None;
+        }
+        if rank == 0 {
+            config = summary.config;
+        }
+        points.extend(summary.metrics);
+    }
+    Some((points, config))
 }

@@ -9,7 +9,8 @@
 //! - A [`RunDir`] reads what one run recorded: its [`Info`](crate::Info), [`State`], config, params,
 //!   problems, and its streams ([`RunDir::metrics`], [`RunDir::texts`],
 //!   [`RunDir::histograms`]) as [`StreamFile`]s, and the last point of every metric
-//!   ([`RunDir::last_points`], from the summary a run writes at its end when it has one).
+//!   ([`RunDir::last_points`], from the summary a run writes at its end when it has one);
+//!   [`RunDir::overview`] reads info, config and last points together, for a listing.
 //! - [`flatten`] turns a config or params object into dotted keys (`opt.lr`).
 //!
 //! Nothing here writes, and nothing follows a symbolic link inside a run directory: a link
@@ -49,7 +50,9 @@
 //! # Ok::<(), labbook::Error>(())
 //! ```
 
+mod folder;
 mod last;
+mod overview;
 mod run;
 mod streams;
 #[cfg(test)]
@@ -63,6 +66,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 
 pub use self::last::LastPoints;
+pub use self::overview::Overview;
 pub use self::run::{RunDir, State};
 pub use self::streams::{RunFile, StreamFile, StreamKind};
 use self::walk::collect;

@@ -132,13 +132,17 @@ impl RunDir {
     /// `metadata/info.json`: status, times, command line, host, git commit, ranks, problems.
     /// [`Error::NotARun`] if it cannot be read, [`Error::Corrupt`] if it is no run's info.
     pub fn info(&self) -> Result<Info> {
-        let path = layout::info_file(&self.path);
-        let bytes = layout::read_whole(&path).map_err(|source| Error::NotARun {
+        self.parse_info(layout::read_whole(&layout::info_file(&self.path)))
+    }
+
+    /// The info in `read`, the bytes of its `info.json` (or why they could not be read).
+    pub(super) fn parse_info(&self, read: io::Result<Vec<u8>>) -> Result<Info> {
+        let bytes = read.map_err(|source| Error::NotARun {
             path: self.path.clone(),
             source,
         })?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path,
+            path: layout::info_file(&self.path),
             line: e.line(),
             reason: e.to_string(),
         })
@@ -313,7 +317,16 @@ impl RunDir {
 
 /// `Ok(None)` for a file that is not there.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    match layout::read_whole(path) {
+    parse_json(path, layout::read_whole(path))
+}
+
+/// The JSON in `read`, the bytes of the file at `path` (or why they could not be read);
+/// `Ok(None)` for a file that is not there.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    read: io::Result<Vec<u8>>,
+) -> Result<Option<T>> {
+    match read {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::Corrupt {

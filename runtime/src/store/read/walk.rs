@@ -1,10 +1,12 @@
 //! Finding the runs under a folder of the store: numbered folders with a `metadata` folder
 //! are runs, other folders may be experiments. An experiment may hold 100,000 runs, so the
-//! folders are asked whether they hold `metadata` on every core.
+//! folders are asked whether they hold `metadata` on every core, each by its name in the
+//! experiment's folder held open.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::folder::Folder;
 use super::run::RunDir;
 use super::MAX_DEPTH;
 use crate::store::layout;
@@ -39,7 +41,7 @@ pub(super) fn collect(
             _ => {}
         }
     }
-    let are_runs = have_metadata(&numbered);
+    let are_runs = have_metadata(dir, &numbered);
     for ((id, name, path), is_run) in numbered.into_iter().zip(are_runs) {
         if is_run {
             let label = format!("{experiment}/{id}");
@@ -59,11 +61,15 @@ fn nested(experiment: &str, name: String) -> String {
     }
 }
 
-/// Whether each folder holds a `metadata` folder, in order.
-fn have_metadata(folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
+/// Whether each folder (in `dir`) holds a `metadata` folder, in order.
+fn have_metadata(dir: &Path, folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
+    let parent = Folder::open(dir).ok();
     let ask = |part: &[(u64, String, PathBuf)]| -> Vec<bool> {
         part.iter()
-            .map(|(_, _, path)| path.join(layout::METADATA).is_dir())
+            .map(|(_, name, path)| match &parent {
+                Some(parent) => parent.is_dir(&format!("{name}/{}", layout::METADATA)),
+                None => path.join(layout::METADATA).is_dir(),
+            })
             .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
