@@ -1,7 +1,9 @@
 //! The `labbook` command: lists, shows, compares, plots, exports, follows and removes the runs
 //! of the local store (`LABBOOK_DIR`, default `./runs`), reading them through
 //! [`labbook::store::read`]; with the feature `mlflow` (on by default), `sync` uploads them to
-//! an MLflow server; `sweep` runs hyper-parameter searches whose trials are runs of the store.
+//! an MLflow server, `register` makes a run's checkpoint a version of a registered model and
+//! `models ls` lists them; `sweep` runs hyper-parameter searches whose trials are runs of the
+//! store.
 //! `cargo install --path cli` puts `labbook` on the `PATH`.
 //!
 //! A `RUN` argument is `experiment/id`, `experiment` (its latest run) or the path of a run
@@ -14,8 +16,12 @@ mod finals;
 mod gc;
 mod group_by;
 mod ls;
+#[cfg(feature = "mlflow")]
+mod models;
 mod parallel;
 mod plot;
+#[cfg(feature = "mlflow")]
+mod register;
 mod reproduce;
 mod show;
 mod store;
@@ -75,6 +81,12 @@ pub(crate) enum Command {
     /// Uploads runs (finished, failed or crashed) to an MLflow server; safe to repeat.
     #[cfg(feature = "mlflow")]
     Sync(sync::Args),
+    /// Makes a run's checkpoint (best, last or a step) a version of a model in MLflow's registry.
+    #[cfg(feature = "mlflow")]
+    Register(register::Args),
+    /// The registered models of an MLflow server and their versions: `labbook models ls`.
+    #[cfg(feature = "mlflow")]
+    Models(models::Args),
     /// Hyper-parameter sweeps: runs trials (grid, random, TPE), resumes, writes SLURM arrays.
     #[cfg(unix)]
     Sweep(sweep::Args),
@@ -125,6 +137,10 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Rm(args) => gc::rm(&store, args, out),
         #[cfg(feature = "mlflow")]
         Command::Sync(args) => sync::run(&store, args, out),
+        #[cfg(feature = "mlflow")]
+        Command::Register(args) => register::run(&store, args, out),
+        #[cfg(feature = "mlflow")]
+        Command::Models(args) => models::run(args, out),
         #[cfg(unix)]
         Command::Sweep(args) => sweep::run(&store, args, out),
     }

@@ -19,13 +19,19 @@ pub(crate) struct Args {
     tracking_uri: Option<String>,
 }
 
-pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
-    let settings = match &args.tracking_uri {
+/// The server `--tracking-uri` names, else `MLFLOW_TRACKING_URI`'s, with the credentials of
+/// the environment.
+pub(crate) fn settings(tracking_uri: Option<&str>) -> Result<Settings> {
+    Ok(match tracking_uri {
         Some(uri) => Settings::for_uri(uri)?,
         None => Settings::from_env()?.ok_or_else(|| {
             anyhow!("no MLflow server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
         })?,
-    };
+    })
+}
+
+pub(crate) fn run(store: &Store, args: &Args, out: &mut dyn Write) -> Result<()> {
+    let settings = settings(args.tracking_uri.as_deref())?;
     let runs = if args.runs.is_empty() {
         super::store::runs(store, None)?
     } else {

@@ -143,7 +143,8 @@ const TEST: &[Step] = &[
             "off",
         ],
     ),
-    step(
+    // Verified: `labbook register` and `models ls` are tested against a real mlflow server.
+    verified(
         "the labbook command, the fault-injection suite and `cargo install --path cli`",
         &["test", "-p", "labbook-cli"],
     ),

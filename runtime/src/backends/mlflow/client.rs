@@ -334,8 +334,13 @@ impl Client {
             .expect("a relative path joins any base URL")
     }
 
-    fn post(&self, endpoint: &str, body: &Json) -> Result<Json, MlflowError> {
+    pub(super) fn post(&self, endpoint: &str, body: &Json) -> Result<Json, MlflowError> {
         self.send(endpoint, self.http.post(self.api(endpoint)).json(body))
+    }
+
+    /// A `GET` of `api/2.0/mlflow/<endpoint>` with `query`.
+    pub(super) fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Result<Json, MlflowError> {
+        self.send(endpoint, self.http.get(self.api(endpoint)).query(query))
     }
 
     fn send(&self, endpoint: &str, request: RequestBuilder) -> Result<Json, MlflowError> {

@@ -36,6 +36,7 @@ mod engine;
 mod error;
 mod local;
 mod parallel;
+mod registry;
 mod settings;
 mod state;
 mod sync;
@@ -43,6 +44,9 @@ mod tags;
 mod upload;
 
 pub use self::error::MlflowError;
+pub use self::registry::{
+    models, register, Choice, Chosen, ModelVersion, Registered, RegisteredModel, RegistryError,
+};
 pub use self::settings::{Auth, Settings};
 pub use self::state::SyncState;
 pub use self::sync::{sync, RunSync, SyncOutcome, SyncReport};
