@@ -172,8 +172,13 @@ fn group_and_tags_are_columns_when_a_listed_run_has_them() {
 // ---------------------------------------------------------------------------------------
 // The summary of a finished run
 
+#[derive(Serialize)]
+struct Hp {
+    lr: f64,
+}
+
 #[experiment(name = "summarised")]
-fn finishes() {
+fn finishes(#[config] _hp: &Hp) {
     for step in 0..100u64 {
         #[log(metric, every = 10)]
         let loss = 1.0 / (1.0 + step as f64);
@@ -196,7 +201,7 @@ fn crashes() {
 #[test]
 fn child() {
     match std::env::var("LABBOOK_TEST_CHILD").as_deref() {
-        Ok("finishes") => finishes(),
+        Ok("finishes") => finishes(&Hp { lr: 0.25 }),
         Ok("crashes") => crashes(),
         _ => {} // not a child
     }
@@ -256,6 +261,42 @@ fn a_finished_run_is_listed_from_its_summary_unless_the_summary_is_stale_or_miss
     std::fs::remove_file(&path).unwrap();
     assert_eq!(listed_last(&f, "summarised", "loss")["step"], 90);
     assert_eq!(listed_last(&f, "summarised", "loss")["value"], loss.value);
+}
+
+/// The config that `labbook ls --json` lists for the only run of `experiment`.
+fn listed_config(f: &Fixture, experiment: &str) -> Value {
+    let out = f.labbook(&["ls", experiment, "--json"]).ok();
+    serde_json::from_str::<Value>(&out).unwrap()[0]["config"].clone()
+}
+
+#[test]
+fn a_finished_runs_config_is_listed_from_its_summary_or_from_config_json_for_an_older_one() {
+    let f = Fixture::new();
+    assert!(run_child(&f, "finishes"));
+    let dir = f.run_dir("summarised", 1);
+    let config = dir.join("metadata/config.json");
+    let path = dir.join("metadata/summary.json");
+    let mut summary = support::json(&path);
+    assert_eq!(summary["config"], support::json(&config), "{summary}");
+    assert_eq!(listed_config(&f, "summarised"), json!({"lr": 0.25}));
+
+    // The summary's copy is what `ls` reads: the run's folder is two files to it.
+    std::fs::remove_file(&config).unwrap();
+    assert_eq!(listed_config(&f, "summarised"), json!({"lr": 0.25}));
+
+    // A summary an older labbook wrote has no config: `ls` reads config.json, and still the
+    // summary's points.
+    fixture::write_json(&config, &json!({"lr": 0.5}));
+    summary.as_object_mut().unwrap().remove("config");
+    summary["metrics"]["loss"]["value"] = json!(42.0);
+    fixture::write_json(&path, &summary);
+    assert_eq!(listed_config(&f, "summarised"), json!({"lr": 0.5}));
+    assert_eq!(listed_last(&f, "summarised", "loss")["value"], 42.0);
+
+    // A run without a config records that in its summary: nothing to read.
+    summary["config"] = Value::Null;
+    fixture::write_json(&path, &summary);
+    assert_eq!(listed_config(&f, "summarised"), Value::Null);
 }
 
 #[cfg(target_os = "linux")]
