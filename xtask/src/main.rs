@@ -174,6 +174,19 @@ const TEST: &[Step] = &[
         ],
     ),
     step(
+        "burn tensors, modules, optimizers and burn-train's metrics, read back from the store",
+        &[
+            "test",
+            "-p",
+            "labbook",
+            "--features",
+            "burn,burn/flex",
+            "--lib",
+            "--test",
+            "burn",
+        ],
+    ),
+    step(
         "the candle MNIST example on tiny data, its run read back",
         &[
             "test",
@@ -311,6 +324,20 @@ const LINT: &[Step] = &[
             "labbook-examples",
             "--features",
             "mpi",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    step(
+        "clippy on the burn integration and its tests",
+        &[
+            "clippy",
+            "-p",
+            "labbook",
+            "--features",
+            "burn,burn/flex",
             "--all-targets",
             "--",
             "-D",
