@@ -65,8 +65,9 @@ pub(crate) struct Engine {
     /// a scan for the points after it got (see [`Engine::progress_of`]).
     realigned: BTreeMap<String, (Progress, Progress)>,
     done: Done,
-    /// Metrics requests sent at once (`LABBOOK_MLFLOW_PARALLEL`).
-    parallel: usize,
+    /// Metrics requests sent at once: up to `LABBOOK_MLFLOW_PARALLEL`, fewer while the
+    /// server is busy.
+    pub(super) concurrency: super::parallel::Concurrency,
 }
 
 /// A metrics request being filled: the points and each stream's progress before and after.
@@ -110,7 +111,7 @@ impl Engine {
             abandoned: Arc::default(),
             realigned: BTreeMap::new(),
             done: Done::default(),
-            parallel: settings.parallel.max(1),
+            concurrency: super::parallel::Concurrency::new(settings.parallel),
         })
     }
 
@@ -391,7 +392,7 @@ impl Engine {
                 }
                 if batch.points.len() == MAX_METRICS {
                     window.push(std::mem::take(&mut batch));
-                    if window.len() == self.parallel {
+                    if window.len() >= self.concurrency.now() {
                         self.send_window(std::mem::take(&mut window), done)?;
                     }
                 }
@@ -438,10 +439,7 @@ impl Engine {
             streams: batch.streams.clone(),
         });
         self.save()?;
-        let metrics = batch.metrics();
-        let sent = self.client.log_batch(self.run_id(), &metrics, &[]);
-        drop(metrics);
-        match sent {
+        match self.log_batch(&batch) {
             Ok(()) => {
                 for (relative, (_, _, after)) in batch.streams {
                     self.state.streams.insert(relative, after);

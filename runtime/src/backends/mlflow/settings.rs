@@ -23,8 +23,8 @@ pub struct Settings {
     pub insecure_tls: bool,
     /// `MLFLOW_TRACKING_SERVER_CERT_PATH`: a PEM certificate to trust.
     pub server_cert: Option<PathBuf>,
-    /// `LABBOOK_MLFLOW_PARALLEL`: metrics requests in flight at once, 1 to 64 (default 1:
-    /// see [`DEFAULT_PARALLEL`] for why).
+    /// `LABBOOK_MLFLOW_PARALLEL`: the most metrics requests in flight at once, 1 to 64
+    /// (default [`DEFAULT_PARALLEL`]).
     pub parallel: usize,
 }
 
@@ -122,11 +122,12 @@ fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Requests in flight when `LABBOOK_MLFLOW_PARALLEL` is not set: one. MLflow 3.17.2's SQL
-/// store answers some requests with 400 when several `log-batch` requests for the same run
-/// and key run at once on `mlflow server --workers 4` with PostgreSQL (its latest-metric row
-/// is updated by each), and a 400 otherwise means a key the server refuses for good.
-pub const DEFAULT_PARALLEL: usize = 1;
+/// The most requests in flight when `LABBOOK_MLFLOW_PARALLEL` is not set: 8, what one run
+/// needs to come near the ceiling of `mlflow server --workers 4` on PostgreSQL, and no
+/// slower than one at a time on a single-worker sqlite server. Fewer go out while the server
+/// answers that it is busy (many runs at once exhaust its database connection pools): see
+/// `parallel`.
+pub const DEFAULT_PARALLEL: usize = 8;
 /// The most requests in flight that `LABBOOK_MLFLOW_PARALLEL` may ask for.
 pub const MAX_PARALLEL: usize = 64;
 

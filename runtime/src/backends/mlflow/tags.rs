@@ -86,12 +86,13 @@ impl Engine {
             .filter(|(key, value)| self.state.tags.get(*key) != Some(*value))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
-        if !changed.is_empty() {
-            match self.client.set_tags(&run_id, &changed) {
+        // MLflow takes at most 100 tags in one log-batch request.
+        for changed in changed.chunks(100) {
+            match self.client.set_tags(&run_id, changed) {
                 Ok(()) => {}
                 // One bad tag spoils its batch: find it by sending them one by one.
                 Err(e) if e.is_rejection() => {
-                    for tag in &changed {
+                    for tag in changed {
                         match self.client.set_tags(&run_id, std::slice::from_ref(tag)) {
                             Ok(()) => {}
                             Err(e) if e.is_rejection() => {
