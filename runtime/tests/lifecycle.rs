@@ -92,6 +92,16 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// Whether this process inherited SIGINT ignored, so its children ignore Ctrl-C too.
+fn sigint_ignored() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+}
+
 /// What a run that crashed in epoch 2 and was resumed must look like.
 fn assert_resumed_exactly(dir: &Path) {
     assert_eq!(
@@ -180,21 +190,55 @@ fn a_run_killed_mid_epoch_resumes_from_its_last_checkpoint() {
 
 #[test]
 fn ctrl_c_flushes_the_run_and_marks_it_interrupted() {
+    assert!(
+        !sigint_ignored(),
+        "this test runs with SIGINT ignored (started by nohup or `cmd &` in a script), and labbook leaves an ignored SIGINT alone: run it from a shell with job control"
+    );
+    interrupt("-INT", None);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_under_nohup_flushes_the_run_and_marks_it_interrupted() {
+    interrupt("-TERM", Some("nohup"));
+}
+
+/// Starts the endless `interrupted` child (behind `wrapper`, such as `nohup`, if given),
+/// sends it `signal` once points reach the disk, and checks the run was saved.
+fn interrupt(signal: &str, wrapper: Option<&str>) {
     let store = tempfile::tempdir().unwrap();
-    let mut running = support::child_command("interrupted", store.path())
-        .spawn()
-        .unwrap();
+    let child = support::child_command("interrupted", store.path());
+    let mut command = match wrapper {
+        Some(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.arg(child.get_program()).args(child.get_args());
+            for (key, value) in child.get_envs() {
+                match value {
+                    Some(value) => command.env(key, value),
+                    None => command.env_remove(key),
+                };
+            }
+            command.stdout(Stdio::null());
+            command
+        }
+        None => child,
+    };
+    let mut running = command.spawn().unwrap();
     let stream = store.path().join("interrupted/1/metrics/tick.jsonl");
     wait_for("points on disk", || {
         std::fs::read_to_string(&stream).is_ok_and(|s| s.lines().count() >= 5)
     });
     let kill = Command::new("kill")
-        .args(["-INT", &running.id().to_string()])
+        .args([signal, &running.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = running.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let mut status = None;
+    wait_for("the interrupted run to exit", || {
+        status = running.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(130));
     let dir = store.path().join("interrupted/1");
     let info = info(&dir);
     assert_eq!(

@@ -7,6 +7,8 @@
 //! The services start once for this binary and stop when it ends: the wrapper script watches
 //! its stdin and stops every process it started by its pid.
 
+#[path = "mlflow_team/artifacts.rs"]
+mod artifacts;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -140,6 +142,9 @@ fn expected(dir: &Path, name: &str) -> Json {
 
 #[test]
 fn child() {
+    if let Ok("sync") = std::env::var("LABBOOK_TEST_CHILD").as_deref() {
+        artifacts::sync_child();
+    }
     if let Ok("writer") = std::env::var("LABBOOK_TEST_CHILD").as_deref() {
         let points: u64 = std::env::var("LABBOOK_TEST_POINTS")
             .unwrap()
@@ -216,13 +221,15 @@ fn the_proxied_layout_holds_every_point_and_file_in_postgres_and_s3() {
 }
 
 #[test]
-fn the_direct_layout_holds_every_point_in_postgres() {
+fn the_direct_layout_holds_every_point_in_postgres_and_every_file_in_s3() {
     let uri = services().uri("direct");
     let dir = {
         let _env = env(&uri);
         team_run(&inputs("direct"))
     };
     let info = info(&dir);
+    assert_eq!(state(&dir)["synced"], true, "{:#}", state(&dir));
+    let checkpoint = "checkpoints/model/step-0000000003.json";
     let text = verify(
         "mlflow_check.py",
         &[&uri],
@@ -233,6 +240,10 @@ fn the_direct_layout_holds_every_point_in_postgres() {
             "status": "FINISHED",
             "params": {"optimizer": "adam"},
             "metrics": {"loss": expected(&dir, "loss"), "eval/acc": [[2999, 0.5]]},
+            "artifacts": {
+                checkpoint: std::fs::read_to_string(dir.join(checkpoint)).unwrap(),
+                "artifacts/inputs/direct/notes.txt": "team scale",
+            },
         }),
     );
     assert!(text.contains("mlflow_check: OK"), "{text}");

@@ -134,13 +134,35 @@ fn child() {
             );
         }
         "ignored signal" => {
+            let (ignored, caught) = (mask("SigIgn:"), mask("SigCgt:"));
+            assert!(ignored & bit(1) != 0, "nohup ignores SIGHUP: {ignored:x}");
             assert_complete(&quiet());
-            // Only labbook uses ctrlc in this program: a handler it had set would make this
-            // fail, whatever the signals' dispositions.
-            ctrlc::set_handler(|| {}).expect("labbook left a signal that nohup ignores alone");
+            let (ignored, caught_now) = (mask("SigIgn:"), mask("SigCgt:"));
+            assert!(
+                ignored & bit(1) != 0 && caught_now & bit(1) == 0,
+                "labbook left SIGHUP ignored: ignored {ignored:x}, caught {caught_now:x}"
+            );
+            for signal in [2, 15] {
+                assert!(
+                    caught & bit(signal) == 0 && caught_now & bit(signal) != 0,
+                    "labbook took signal {signal}: caught before {caught:x}, after {caught_now:x}"
+                );
+            }
         }
         other => panic!("no child case {other:?}"),
     }
+}
+
+/// A signal mask of this process from `/proc/self/status` (`SigIgn:`, `SigCgt:`).
+fn mask(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let mask = status.lines().find_map(|l| l.strip_prefix(field)).unwrap();
+    u64::from_str_radix(mask.trim(), 16).unwrap()
+}
+
+/// A signal's bit in those masks.
+fn bit(signal: u32) -> u64 {
+    1 << (signal - 1)
 }
 
 /// Runs `case` in a child (this test binary, behind `wrapper` such as `nohup` if given)
@@ -197,8 +219,8 @@ fn every_run_start_checks_again() {
     run_child("each run start", None, &[]);
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
-fn a_signal_the_program_ignores_is_left_alone() {
+fn under_nohup_sighup_stays_ignored_and_labbook_takes_ctrl_c_and_sigterm() {
     run_child("ignored signal", Some("nohup"), &[]);
 }

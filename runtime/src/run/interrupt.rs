@@ -2,10 +2,13 @@
 //! error `interrupted` (its run directory and `info.json` first, then its backends, all
 //! within [`GRACE`]), then the process exits with status 130. A second signal exits at once.
 //!
-//! The handler is installed at a run start that finds all three signals with their default
-//! action, unless [`Settings`](crate::Settings) or `LABBOOK_SIGNALS=off` turn it off. A
-//! program's own handler, or a signal ignored (`nohup`), leaves signals to the program;
-//! each run start checks again until labbook's handler is in place.
+//! Each signal is taken at a run start that finds it with its default action, unless
+//! [`Settings`](crate::Settings) or `LABBOOK_SIGNALS=off` turn signals off. A signal the
+//! program handles or ignores is left to it: under `nohup`, SIGHUP stays ignored while
+//! Ctrl-C and SIGTERM still save the run. Each run start checks again for the signals
+//! labbook does not hold yet. On Linux the dispositions are read from `/proc/self/status`;
+//! elsewhere on Unix every signal counts as default, and a program's own handler still runs
+//! after labbook's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -17,13 +20,43 @@ use super::{active, Status};
 const GRACE: Duration = Duration::from_secs(10);
 const EXIT_CODE: i32 = 130;
 
-/// Whether labbook's handler is installed; held while installing, so that two runs
-/// starting at once try once.
-static INSTALLED: Mutex<bool> = Mutex::new(false);
+/// The signals labbook holds; held while installing, so that two runs starting at once
+/// take each signal once.
+#[cfg(unix)]
+static HELD: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// Installs the handler, unless the settings turn it off or the program handles (or
-/// ignores) one of the signals. Called at every run start.
+/// Takes the signals that still have their default action, unless the settings turn
+/// signals off. Called at every run start.
+#[cfg(unix)]
 pub(super) fn install() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if !crate::settings::signals() {
+        return;
+    }
+    let free: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|signal| !held.contains(signal) && disposition::is_default(*signal))
+        .collect();
+    if free.is_empty() {
+        return;
+    }
+    let listening = signal_hook::iterator::Signals::new(&free).and_then(|mut signals| {
+        std::thread::Builder::new()
+            .name("labbook-signals".into())
+            .spawn(move || signals.forever().for_each(|_| on_signal()))
+    });
+    match listening {
+        Ok(_) => held.extend(free),
+        Err(e) => tracing::debug!("labbook leaves signals to the program: {e}"),
+    }
+}
+
+/// Installs the Ctrl-C handler, unless the settings turn it off or the program has one.
+#[cfg(not(unix))]
+pub(super) fn install() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
     let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     if *installed || !crate::settings::signals() {
         return;
@@ -31,6 +64,33 @@ pub(super) fn install() {
     match ctrlc::try_set_handler(on_signal) {
         Ok(()) => *installed = true,
         Err(e) => tracing::debug!("labbook leaves signals to the program: {e}"),
+    }
+}
+
+/// Whether a signal still has its default action in this process.
+#[cfg(unix)]
+mod disposition {
+    /// On Linux: neither ignored nor caught, by the masks in `/proc/self/status`.
+    #[cfg(target_os = "linux")]
+    pub(super) fn is_default(signal: i32) -> bool {
+        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+            return true;
+        };
+        let bit = 1u64 << (signal - 1);
+        let set = |field: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+                .is_some_and(|mask| mask & bit != 0)
+        };
+        !set("SigIgn:") && !set("SigCgt:")
+    }
+
+    /// Elsewhere the disposition cannot be read without `unsafe`: taken as default.
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn is_default(_signal: i32) -> bool {
+        true
     }
 }
 

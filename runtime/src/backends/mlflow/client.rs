@@ -17,7 +17,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A tracking server.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Client {
     http: Http,
     base: Url,
@@ -309,16 +309,7 @@ impl Client {
     }
 
     fn upload(&self, root: &str, relative: &str, body: Body) -> Result<(), MlflowError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("http(s) URLs have paths")
-            .pop_if_empty()
-            .extend(["api", "2.0", "mlflow-artifacts", "artifacts"])
-            .extend(
-                root.split('/')
-                    .chain(relative.split('/'))
-                    .filter(|s| !s.is_empty()),
-            );
+        let url = self.artifacts_url(&["artifacts"], root, relative);
         let request = self
             .http
             .put(url)
@@ -328,7 +319,28 @@ impl Client {
         self.send("mlflow-artifacts/artifacts", request).map(drop)
     }
 
-    fn api(&self, method: &str) -> Url {
+    /// `api/2.0/mlflow-artifacts/<action…>/<root>/<relative>` on the server.
+    pub(super) fn artifacts_url(&self, action: &[&str], root: &str, relative: &str) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("http(s) URLs have paths")
+            .pop_if_empty()
+            .extend(["api", "2.0", "mlflow-artifacts"])
+            .extend(action)
+            .extend(
+                root.split('/')
+                    .chain(relative.split('/'))
+                    .filter(|s| !s.is_empty()),
+            );
+        url
+    }
+
+    /// The HTTP client, for requests outside the tracking API (presigned part URLs).
+    pub(super) fn http(&self) -> &Http {
+        &self.http
+    }
+
+    pub(super) fn api(&self, method: &str) -> Url {
         self.base
             .join(&format!("api/2.0/mlflow/{method}"))
             .expect("a relative path joins any base URL")
@@ -343,7 +355,11 @@ impl Client {
         self.send(endpoint, self.http.get(self.api(endpoint)).query(query))
     }
 
-    fn send(&self, endpoint: &str, request: RequestBuilder) -> Result<Json, MlflowError> {
+    pub(super) fn send(
+        &self,
+        endpoint: &str,
+        request: RequestBuilder,
+    ) -> Result<Json, MlflowError> {
         let request = match &self.auth {
             Auth::None => request,
             Auth::Basic { username, password } => request.basic_auth(username, Some(password)),

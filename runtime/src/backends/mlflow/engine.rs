@@ -64,6 +64,8 @@ pub(crate) struct Engine {
     /// Streams whose file changed under their recorded progress: that progress, and how far
     /// a scan for the points after it got (see [`Engine::progress_of`]).
     realigned: BTreeMap<String, (Progress, Progress)>,
+    /// Where the run's files go, once known.
+    pub(super) artifacts: super::artifacts::Artifacts,
     done: Done,
     /// Metrics requests sent at once: up to `LABBOOK_MLFLOW_PARALLEL`, fewer while the
     /// server is busy.
@@ -110,6 +112,7 @@ impl Engine {
             deadline: None,
             abandoned: Arc::default(),
             realigned: BTreeMap::new(),
+            artifacts: Default::default(),
             done: Done::default(),
             concurrency: super::parallel::Concurrency::new(settings.parallel),
         })
@@ -134,7 +137,7 @@ impl Engine {
 
     fn steps(&mut self, pass: Pass, done: &mut Done) -> Result<(), MlflowError> {
         self.check_deadline()?;
-        self.ensure_run(done)?;
+        self.ensure_run()?;
         self.recover_in_flight()?;
         if self.tags_due || pass.end.is_some() {
             self.tags(done)?;
@@ -188,7 +191,7 @@ impl Engine {
     }
 
     /// Finds the run on the server (by state, then by tag) or creates it.
-    fn ensure_run(&mut self, done: &mut Done) -> Result<(), MlflowError> {
+    fn ensure_run(&mut self) -> Result<(), MlflowError> {
         if self.state.run_id.is_some() {
             return Ok(());
         }
@@ -219,12 +222,7 @@ impl Engine {
                 .create_run(&experiment_id, &label, start, &self.run.tags())?,
         };
         self.state.artifact_root = remote.artifact_root();
-        if self.state.artifact_root.is_none() {
-            done.notes.push(format!(
-                "the MLflow server keeps artifacts at {} and does not proxy them (start it with --serve-artifacts); files stay in the local run",
-                remote.artifact_uri
-            ));
-        }
+        self.state.artifact_uri = Some(remote.artifact_uri);
         self.state.experiment_id = Some(experiment_id);
         self.state.run_id = Some(remote.run_id);
         self.save()
@@ -333,9 +331,7 @@ impl Engine {
                 "param `{key}` has {length} characters, more than MLflow's {}: it is cut and the whole value is uploaded as {file}",
                 local::MAX_PARAM_LEN
             ));
-            if let Some(root) = &self.state.artifact_root {
-                self.client.upload_bytes(root, &file, value.into_bytes())?;
-            }
+            self.upload_bytes(&file, value.into_bytes(), done)?;
         }
         Ok(short)
     }
@@ -487,7 +483,7 @@ impl Engine {
     }
 
     fn files(&mut self, streams: bool, done: &mut Done) -> Result<(), MlflowError> {
-        let Some(root) = self.state.artifact_root.clone() else {
+        let Some(destination) = self.destination(done)? else {
             return Ok(());
         };
         let mut unsaved = 0;
@@ -504,7 +500,7 @@ impl Engine {
                 continue;
             }
             self.check_deadline()?;
-            match self.client.upload_file(&root, &relative, &path) {
+            match self.upload_artifact(&destination, &relative, &path, stamp) {
                 Ok(()) => {
                     self.state.artifacts.insert(relative, stamp);
                     done.files += 1;

@@ -31,12 +31,15 @@
 //! back to its checkpoint and logs new points) is noticed by the line the upload stopped at,
 //! and continues after the last step the server holds.
 
+mod artifacts;
 mod client;
 mod engine;
 mod error;
 mod local;
+mod multipart;
 mod parallel;
 mod registry;
+mod s3;
 mod settings;
 mod state;
 mod sync;

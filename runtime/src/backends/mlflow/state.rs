@@ -26,6 +26,14 @@ pub struct SyncState {
     /// not serve artifacts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_root: Option<String>,
+    /// The run's artifact URI as the server gave it: `s3://…` when labbook writes the files
+    /// to the object store itself (a server started with `--no-serve-artifacts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    /// Large files sent in parts, by path in the run directory: the upload under way, or how
+    /// the last one went.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uploads: BTreeMap<String, PartUpload>,
     /// Params the server holds, with the value it holds.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
@@ -102,6 +110,35 @@ impl LineMark {
 pub struct InFlight {
     /// Stream file → (metric key, progress before, progress after).
     pub streams: BTreeMap<String, (String, Progress, Progress)>,
+}
+
+/// A multipart upload of one file: what the object store confirmed, so that an upload that
+/// stops (a killed process, a lost connection) goes on without sending those parts again.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PartUpload {
+    /// The object store's id of the upload.
+    pub upload_id: String,
+    /// The file as it was when the upload began; a changed file starts a new upload.
+    pub stamp: Stamp,
+    /// Bytes in each part but the last.
+    pub part_size: u64,
+    /// How many parts the file has.
+    pub parts: u32,
+    /// Confirmed parts: part number (from 1) → the ETag the store answered.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub confirmed: BTreeMap<u32, String>,
+    /// The presigned URL of each part, when MLflow's artifact proxy handed them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// Parts already confirmed when the last attempt began.
+    #[serde(default)]
+    pub resumed: u32,
+    /// Parts the last attempt sent.
+    #[serde(default)]
+    pub sent: u32,
+    /// Whether the store put the parts together into the file.
+    #[serde(default)]
+    pub completed: bool,
 }
 
 /// A file's size and modification time (ns since the epoch).
