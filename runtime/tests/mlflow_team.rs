@@ -10,6 +10,8 @@
 #[path = "mlflow_team/artifacts.rs"]
 mod artifacts;
 mod support;
+#[path = "mlflow_team/registry.rs"]
+mod registry;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,87 @@
+//! `labbook register` (`mlflow::register`) in both layouts: the newest checkpoint of a
+//! `team-run` registered twice makes one model version, read back with MLflow's client
+//! (`get_model_version`, `search_model_versions`), its file downloaded from the version's
+//! source: through the artifact proxy (`mlflow-artifacts:/…`) or from S3 (`s3://…`).
+
+use std::path::Path;
+use std::process::Command;
+
+use labbook::backends::mlflow;
+use serde_json::json;
+
+use super::{env, inputs, python, services, state, team_run, verifier, verify};
+use crate::support::info;
+
+/// Registers the newest checkpoint of the `team-run` in `dir` twice on the server of
+/// `layout`: one version, read back with MLflow's client, its file downloaded from its
+/// source. Returns the source.
+fn registered_once(layout: &str, dir: &Path) -> String {
+    let uri = services().uri(layout);
+    let settings = mlflow::Settings::for_uri(&uri).unwrap();
+    let model = format!("team-model-{layout}");
+    let register = || mlflow::register(dir, &settings, &model, mlflow::Choice::Last, None);
+    let first = register().unwrap();
+    let again = register().unwrap();
+    assert!(first.created && !again.created, "{first}\n{again}");
+    assert_eq!(again.version.version, first.version.version);
+    let checkpoint = "checkpoints/model/step-0000000003.json";
+    let run_id = state(dir)["run_id"].as_str().unwrap().to_owned();
+    let text = verify(
+        "mlflow_registry_check.py",
+        &[&uri],
+        &json!({
+            "model": model,
+            "versions": 1,
+            "check": [{
+                "version": first.version.version,
+                "run_id": run_id,
+                "source": first.version.source,
+                "tags": {
+                    "labbook.run": format!("team-run/{}", info(dir).id),
+                    "labbook.checkpoint": checkpoint,
+                    "labbook.checkpoint.step": "3",
+                    "metric.eval/acc": "0.5",
+                },
+                "content": std::fs::read_to_string(dir.join(checkpoint)).unwrap(),
+            }],
+        }),
+    );
+    assert!(text.contains("mlflow_registry_check: OK"), "{text}");
+    assert!(
+        first
+            .version
+            .source
+            .ends_with(&format!("/{run_id}/artifacts/{checkpoint}")),
+        "{}",
+        first.version.source
+    );
+    first.version.source
+}
+
+#[test]
+fn a_checkpoint_is_registered_once_through_the_artifact_proxy() {
+    let uri = services().uri("proxied");
+    let _env = env(&uri);
+    let dir = team_run(&inputs("registry-proxied"));
+    let source = registered_once("proxied", &dir);
+    assert!(source.starts_with("mlflow-artifacts:/"), "{source}");
+}
+
+#[test]
+fn a_checkpoint_is_registered_once_from_the_object_store() {
+    let uri = services().uri("direct");
+    let _env = env(&uri);
+    let dir = team_run(&inputs("registry-direct"));
+    // The checkpoint goes to S3 as MLflow's own client puts it there.
+    let run_id = state(&dir)["run_id"].as_str().unwrap().to_owned();
+    let out = Command::new(python())
+        .arg(verifier("mlflow_registry_check.py"))
+        .args(["--upload", &uri, &run_id, "checkpoints/model"])
+        .arg(dir.join("checkpoints/model/step-0000000003.json"))
+        .envs(services().s3_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let source = registered_once("direct", &dir);
+    assert!(source.starts_with("s3://labbook/direct/"), "{source}");
+}
