@@ -1,9 +1,9 @@
 //! burn tensors, modules and optimizers as values of `#[log]` sites (feature `burn`, burn
 //! 0.22).
 //!
-//! A `burn::tensor::Tensor<D, K>` of any kind (`Float`, `Int`, `Bool`) on any device is a
-//! `metric` (one element), a `histogram` (any shape) or an `image` (`H×W`, `H×W×C`, `C×H×W`
-//! with C = 1, 3 or 4: floats in `[0, 1]`, clamped, or integers in `0..=255`). Each
+//! A `burn::tensor::Tensor<D, K>` (`Float` or `Int`) on any device is a `metric` (one
+//! element), a `histogram` (any shape) or an `image` (`H×W`, `H×W×C`, `C×H×W` with C = 1, 3
+//! or 4: floats in `[0, 1]`, clamped, or integers in `0..=255`). Each
 //! conversion copies the tensor to the host, and only runs when the site fires: a site that
 //! does not fire never touches the device.
 //!
