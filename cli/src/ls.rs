@@ -116,6 +116,7 @@ impl Args {
             filter,
             metrics,
             params: !keys.is_empty(),
+            config_json: self.json,
         }
     }
 }

@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// How many items a thread takes at a time: few enough that the threads end together, enough
-/// that taking them costs nothing.
+/// The most items a thread takes at a time: few enough that the threads end together, enough
+/// that taking them costs nothing. A short list is cut finer, so that a few heavy items (the
+/// parts of a big table) still go to every core.
 const SLICE: usize = 64;
 
 /// `f` of each item, on every core (eight at most), in the order of `items`; the items `f`
@@ -16,12 +17,13 @@ pub(crate) fn filter_map<T: Send, U: Send>(
     f: impl Fn(T) -> Option<U> + Sync,
 ) -> Vec<U> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads == 1 || items.len() <= SLICE {
+    if threads == 1 || items.len() < 2 {
         return items.into_iter().filter_map(f).collect();
     }
+    let size = items.len().div_ceil(threads * 4).min(SLICE);
     let mut rest = items.into_iter();
     let slices: Vec<Mutex<Vec<T>>> = std::iter::from_fn(|| {
-        let slice: Vec<T> = rest.by_ref().take(SLICE).collect();
+        let slice: Vec<T> = rest.by_ref().take(size).collect();
         (!slice.is_empty()).then(|| Mutex::new(slice))
     })
     .collect();
@@ -49,7 +51,12 @@ pub(crate) fn filter_map<T: Send, U: Send>(
             .collect()
     });
     done.sort_unstable_by_key(|(index, _)| *index);
-    done.into_iter().flat_map(|(_, part)| part).collect()
+    // Made once at its size: growing it would copy every item again.
+    let mut all = Vec::with_capacity(done.iter().map(|(_, part)| part.len()).sum());
+    for (_, part) in done {
+        all.extend(part);
+    }
+    all
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub(crate) struct Wanted<'a> {
     /// `None`: every metric.
     pub metrics: Option<BTreeSet<String>>,
     pub params: bool,
+    /// The config as written, for `--json`.
+    pub config_json: bool,
 }
 
 /// Reads the rows of the runs in `dirs` that `wanted.filter` admits, on every core, in the
@@ -45,14 +47,14 @@ fn load(dir: &RunDir, wanted: &Wanted<'_>) -> Option<Row> {
     } else {
         BTreeMap::new()
     };
-    let run = Run {
+    let run = Box::new(Run {
         dir: dir.clone(),
         info: seen.info,
         state: seen.state,
-    };
+    });
     Some(Row {
         run,
-        config_json: seen.config,
+        config_json: seen.config.filter(|_| wanted.config_json),
         config,
         params,
         metrics: seen.points,

@@ -11,8 +11,10 @@ use labbook::store::read::Point;
 /// One line of the table, with everything a condition or the sort may ask for.
 #[derive(Debug)]
 pub(crate) struct Row {
-    pub run: Run,
-    /// `metadata/config.json` as written, and flattened to dotted keys.
+    /// Boxed: a run's info is large, and a listing moves its rows around (100,000 of them).
+    pub run: Box<Run>,
+    /// `metadata/config.json` as written (kept for `--json` alone), and flattened to dotted
+    /// keys.
     pub config_json: Option<Value>,
     pub config: BTreeMap<String, Value>,
     pub params: BTreeMap<String, Value>,

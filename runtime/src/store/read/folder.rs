@@ -21,6 +21,9 @@ impl Folder {
     pub fn open(path: &Path) -> io::Result<Folder> {
         use rustix::fs::{Mode, OFlags};
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        // Linux can hold a folder open for lookups alone, which costs less to open and close.
+        #[cfg(target_os = "linux")]
+        let flags = flags | OFlags::PATH;
         let fd = rustix::fs::open(path, flags, Mode::empty())?;
         Ok(Folder {
             path: path.to_owned(),
