@@ -8,11 +8,18 @@
 //!   LABBOOK_BENCH_POINTS=20` is the 100,000-run row of the README;
 //! - `LABBOOK_BENCH_SUMMARIES=off` leaves out the summary of its metrics that a run writes
 //!   at its end, so that every run is read as a crashed one (or one an older labbook wrote)
-//!   is: from the end of each metric's stream;
+//!   is: from the end of each metric's stream; `LABBOOK_BENCH_SUMMARIES=old` writes summaries
+//!   without the config, as labbook did before they recorded it, so that `ls` reads the
+//!   run's `config.json` too (three files a run instead of two);
 //! - `LABBOOK_BENCH_STORE=DIR` keeps the store in `DIR` and uses it again the next time with
 //!   the same counts (generating 100,000 runs takes a minute or two).
 //!
 //! Every run is finished, as labbook leaves it: its info says `COMPLETE`.
+//!
+//! The README's figures (section "labbook ls on big stores") come from
+//! `LABBOOK_BENCH_RUNS=N LABBOOK_BENCH_POINTS=20 LABBOOK_BENCH_STORE=/tmp/ls-N cargo bench -p
+//! labbook-cli --bench ls` on the 2-core development machine; the store of 100,000 runs takes
+//! about 7 GB, so remove it when done.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -45,7 +52,18 @@ struct Counts {
     runs: usize,
     metrics: usize,
     points: usize,
-    summaries: bool,
+    summaries: Summaries,
+}
+
+/// Which summaries the runs have (`LABBOOK_BENCH_SUMMARIES`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Summaries {
+    /// As labbook writes them: the last points and the config (`on`, the default).
+    Written,
+    /// None (`off`).
+    Off,
+    /// The last points alone, as an older labbook wrote them (`old`).
+    Old,
 }
 
 fn main() {
@@ -59,7 +77,11 @@ fn main() {
         runs: count("LABBOOK_BENCH_RUNS", 1000),
         metrics: count("LABBOOK_BENCH_METRICS", METRICS.len()).min(METRICS.len()),
         points: count("LABBOOK_BENCH_POINTS", 10_000),
-        summaries: std::env::var("LABBOOK_BENCH_SUMMARIES").map_or(true, |v| v != "off"),
+        summaries: match std::env::var("LABBOOK_BENCH_SUMMARIES").as_deref() {
+            Ok("off") => Summaries::Off,
+            Ok("old") => Summaries::Old,
+            _ => Summaries::Written,
+        },
     };
     let temporary;
     let root = match std::env::var_os("LABBOOK_BENCH_STORE") {
@@ -79,7 +101,7 @@ fn main() {
         generate(&root, counts);
         fs::write(&marker, &wanted).expect("the store's marker");
         eprintln!(
-            "generated {} runs x {} metrics x {} points (summaries: {}) in {:.1} s",
+            "generated {} runs x {} metrics x {} points (summaries: {:?}) in {:.1} s",
             counts.runs,
             counts.metrics,
             counts.points,
@@ -92,7 +114,8 @@ fn main() {
 }
 
 /// `sweep/<id>` with a config, a finished info (tags `baseline` and `optimizer=…`, group
-/// `lr-<n>`), every metric's points and, unless told otherwise, the summary of its metrics.
+/// `lr-<n>`), every metric's points and, unless told otherwise, the summary of its metrics
+/// (which records the config, as a run's does).
 /// The bulk of each stream is shared; the last points differ from run to run.
 fn generate(root: &Path, counts: Counts) {
     let bulk: Vec<Vec<u8>> = (0..counts.metrics)
@@ -159,7 +182,7 @@ fn write_run(store: &Path, id: usize, counts: Counts, bulk: &[Vec<u8>]) {
         }
         file.write_all(&tail).unwrap();
     }
-    if counts.summaries {
+    if counts.summaries != Summaries::Off {
         let metrics = last;
         let summary = Summary {
             rank: 0,
@@ -167,6 +190,13 @@ fn write_run(store: &Path, id: usize, counts: Counts, bulk: &[Vec<u8>]) {
             metrics,
         };
         summary.write(&dir).unwrap();
+    }
+    if counts.summaries == Summaries::Old {
+        let path = dir.join("metadata/summary.json");
+        let mut written: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        written.as_object_mut().unwrap().remove("config");
+        fs::write(&path, written.to_string()).unwrap();
     }
 }
 
