@@ -126,7 +126,7 @@ fn summary(stdout: &str, wall_s: f64) -> Result<Run, String> {
     })
 }
 
-fn machine() -> Machine {
+pub(super) fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
