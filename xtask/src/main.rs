@@ -186,6 +186,20 @@ const TEST: &[Step] = &[
             "burn",
         ],
     ),
+    // Built like the other example tests (debug, dependencies at opt-level 3), on the burn
+    // backend the step above tests (`flex`, which burn-train brings in anyway).
+    step(
+        "the burn MNIST example on tiny data, its run and its resume read back",
+        &[
+            "test",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "burn",
+            "--test",
+            "mnist_burn",
+        ],
+    ),
     step(
         "the candle MNIST example on tiny data, its run read back",
         &[
@@ -338,6 +352,20 @@ const LINT: &[Step] = &[
             "labbook",
             "--features",
             "burn,burn/flex",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    step(
+        "clippy on the burn example",
+        &[
+            "clippy",
+            "-p",
+            "labbook-examples",
+            "--features",
+            "burn",
             "--all-targets",
             "--",
             "-D",

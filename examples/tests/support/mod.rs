@@ -21,6 +21,8 @@ const FEATURES: &str = if cfg!(feature = "mpi") {
     "mpi"
 } else if cfg!(feature = "candle") {
     "candle"
+} else if cfg!(feature = "burn") {
+    "burn"
 } else {
     ""
 };
