@@ -12,6 +12,8 @@ mod artifacts;
 mod support;
 #[path = "mlflow_team/registry.rs"]
 mod registry;
+#[path = "mlflow_team/throughput.rs"]
+mod throughput;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
