@@ -76,7 +76,7 @@ impl RunDir {
         info: &Info,
         read: impl Fn(u32) -> Option<Vec<u8>>,
         wanted: impl Fn(&str) -> bool,
-    ) -> (LastPoints, Option<Option<Value>>) {
+    ) -> (LastPoints, Recorded) {
         match summarised(info, read) {
             Some((mut points, config)) => {
                 points.retain(|key, _| wanted(key));
@@ -125,12 +125,16 @@ impl RunDir {
     }
 }
 
+/// The config a summary recorded: `Some(None)` for a run without one, `None` when it did
+/// not record it.
+type Recorded = Option<Option<Value>>;
+
 /// The points of the summaries of every rank (read by `read`), if each was written at the
 /// end `info` records for it, and the config rank 0's recorded.
 fn summarised(
     info: &Info,
     read: impl Fn(u32) -> Option<Vec<u8>>,
-) -> Option<(BTreeMap<String, Point>, Option<Option<Value>>)> {
+) -> Option<(BTreeMap<String, Point>, Recorded)> {
     if info.status == Status::Running {
         return None;
     }

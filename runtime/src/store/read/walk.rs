@@ -67,7 +67,7 @@ fn have_metadata(dir: &Path, folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
     let ask = |part: &[(u64, String, PathBuf)]| -> Vec<bool> {
         part.iter()
             .map(|(_, name, path)| match &parent {
-                Some(parent) => parent.is_dir(&format!("{name}/{}", layout::METADATA)),
+                Some(parent) => parent.is_dir(format!("{name}/{}", layout::METADATA)),
                 None => path.join(layout::METADATA).is_dir(),
             })
             .collect()
