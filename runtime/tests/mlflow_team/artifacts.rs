@@ -34,7 +34,7 @@ fn large_len() -> u64 {
 
 #[experiment(name = "team-large")]
 fn large_run() -> PathBuf {
-    #[log(metric, step = 1)]
+    #[log(metric, name = "loss", step = 1)]
     0.5;
     run().dir().unwrap().to_owned()
 }
