@@ -2,7 +2,6 @@
 """Check a registered model and its versions with MLflow's own client.
 
 Usage: mlflow_registry_check.py TRACKING_URI SPEC.json
-       mlflow_registry_check.py --upload TRACKING_URI RUN_ID FOLDER FILE
 
 SPEC: {"model": name, "versions": count,
        "check": [{"version": "1", "run_id": id, "source": uri, "tags": {key: value},
@@ -13,10 +12,6 @@ source and the tags given must be as written (other tags may exist), and `conten
 the file at its source must hold, downloaded with `mlflow.artifacts.download_artifacts`
 (through the proxy, or from S3 with MLFLOW_S3_ENDPOINT_URL and the AWS variables).
 Prints 'mlflow_registry_check: OK', or FAIL lines and exits 1.
-
-With --upload it uploads FILE into FOLDER of the run's artifacts with `MlflowClient.log_artifact`,
-as MLflow's own client does (straight to S3 when the server does not proxy artifacts), and
-prints 'uploaded'.
 """
 import json
 import os
@@ -27,15 +22,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 
-def upload(uri, run_id, folder, file):
-    MlflowClient(tracking_uri=uri).log_artifact(run_id, file, artifact_path=folder)
-    print("uploaded")
-    return 0
-
-
 def main():
-    if sys.argv[1] == "--upload":
-        return upload(*sys.argv[2:6])
     uri, spec = sys.argv[1], json.load(open(sys.argv[2]))
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)

@@ -62,10 +62,35 @@ pub struct Registered {
     pub created: bool,
 }
 
+/// Tries a server that does not answer, or answers that it is busy, gets.
+const TRIES: u32 = 3;
+
 /// Registers checkpoint `choice` of the run in `dir` (of checkpoint site `site`, needed when
 /// several sites have one) as a version of model `name` on the server in `settings`: see
-/// the module documentation.
+/// the module documentation. A server that drops a request or is busy is asked again, up to
+/// three times: a version whose creation was not answered is then found, not made twice.
 pub fn register(
+    dir: &Path,
+    settings: &Settings,
+    name: &str,
+    choice: Choice,
+    site: Option<&str>,
+) -> Result<Registered, RegistryError> {
+    let mut wait = std::time::Duration::from_secs(1);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match register_once(dir, settings, name, choice, site) {
+            Err(RegistryError::Mlflow(e)) if e.is_retryable() && tries < TRIES => {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            result => return result,
+        }
+    }
+}
+
+fn register_once(
     dir: &Path,
     settings: &Settings,
     name: &str,
