@@ -18,7 +18,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn::train::metric::LossMetric;
 use burn::train::{InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput};
-use labbook::burn::{LabbookLogger, Training};
+use labbook::burn::{LabbookLogger, Training, Weights};
 use labbook::prelude::*;
 use labbook::store::read::{RunDir, StreamKind};
 use support::store;
@@ -116,11 +116,11 @@ fn bits(layer: &Linear) -> Vec<u32> {
 #[experiment(name = "burn-checkpoint", resume = resume)]
 fn checkpointed(resume: Option<u64>) -> (Option<u64>, Vec<u32>, PathBuf) {
     let mut layer: Linear = LinearConfig::new(4, 3).init(&Device::flex());
-    let restored = run().restore(&mut layer).unwrap();
+    let restored = run().restore(&mut Weights(&mut layer)).unwrap();
     if resume.is_none() {
         for epoch in 0..2u64 {
-            #[log(checkpoint, step = epoch)]
-            &layer;
+            #[log(checkpoint, name = "layer", step = epoch)]
+            &Weights(&layer);
         }
     }
     (restored, bits(&layer), run().dir().unwrap().to_owned())

@@ -4,9 +4,10 @@
 //! `ModuleOptimizer::to_record` give a record, `save`/`load` write and read it, and a module
 //! record keeps each parameter's `ParamId`, by which the optimizer's state is keyed. So:
 //!
-//! - any `Module` saves as `step-<step>.bpk`, the file `Module::save_file` writes, and
-//!   `run().restore(&mut model)` loads it back in place (burn's `load_record` consumes the
-//!   module: the restored one replaces it, with the saved parameter ids);
+//! - a module, wrapped in [`Weights`], saves as `step-<step>.bpk`, the file
+//!   `Module::save_file` writes, and `run().restore(&mut Weights(&mut model))` loads it back
+//!   in place (burn's `load_record` consumes the module: the restored one replaces it, with
+//!   the saved parameter ids);
 //! - a `ModuleOptimizer` (Adam's moments, its step count, …) saves as `.bpk` too, for a second
 //!   site (`run().restore_named("optimizer", &mut optimizer)`);
 //! - a [`Training`] holds both and saves them in one file, `step-<step>.tar`, a tar of
@@ -112,21 +113,38 @@ fn load_optimizer(optimizer: &mut ModuleOptimizer, bytes: Vec<u8>) -> Result<(),
     Ok(())
 }
 
+/// A burn module as a checkpoint of its own: `#[log(checkpoint, name = "model")]
+/// &Weights(&model);` saves it, `run().restore(&mut Weights(&mut model))` loads it back.
+///
+/// A wrapper, because burn makes numbers, strings, `Vec`s and tuples modules too: a blanket
+/// implementation for every module would make `#[log(checkpoint)] &vec` ambiguous between
+/// burnpack and JSON.
+#[derive(Debug)]
+pub struct Weights<M>(pub M);
+
 /// Any burn module, as burn's `Module::save_file` writes it.
-impl<M: Module> Checkpoint<Burnpack> for M {
+impl<M: Module> Checkpoint<Burnpack> for Weights<&M> {
     const EXTENSION: &'static str = "bpk";
     fn save(&self, path: &Path) -> Result<(), String> {
-        fs::write(path, &*model_bytes(self)?).map_err(text)
+        fs::write(path, &*model_bytes(self.0)?).map_err(text)
+    }
+}
+
+/// The same, through a `&mut` (the one `restore` takes).
+impl<M: Module> Checkpoint<Burnpack> for Weights<&mut M> {
+    const EXTENSION: &'static str = "bpk";
+    fn save(&self, path: &Path) -> Result<(), String> {
+        fs::write(path, &*model_bytes(&*self.0)?).map_err(text)
     }
 }
 
 /// Replaces the module with the saved one: every parameter, with the id it was saved with.
 /// A checkpoint of another architecture (a missing or extra parameter, another shape) is an
 /// error and leaves the module as it was.
-impl<M: Module> Restore<Burnpack> for M {
+impl<M: Module> Restore<Burnpack> for Weights<&mut M> {
     const EXTENSION: &'static str = "bpk";
     fn load(&mut self, path: &Path) -> Result<(), String> {
-        load_model(self, fs::read(path).map_err(text)?)
+        load_model(self.0, fs::read(path).map_err(text)?)
     }
 }
 

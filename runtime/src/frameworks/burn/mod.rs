@@ -7,8 +7,9 @@
 //! conversion copies the tensor to the host, and only runs when the site fires: a site that
 //! does not fire never touches the device.
 //!
-//! Any burn `Module` is a `checkpoint`, saved in burn's own burnpack format (`.bpk`, what
-//! `Module::save_file` writes) and loaded back with `labbook::run().restore(&mut model)`; a
+//! A burn `Module` wrapped in [`Weights`] is a `checkpoint`, saved in burn's own burnpack
+//! format (`.bpk`, what `Module::save_file` writes) and loaded back with
+//! `labbook::run().restore(&mut Weights(&mut model))`; a
 //! `ModuleOptimizer` and a [`Training`] (model and optimizer in one file) are checkpoints too,
 //! so a resumed run continues bit for bit (`checkpoint.rs`). [`LabbookLogger`] records the
 //! metrics of burn-train's `SupervisedTraining` in the active run (`train.rs`).
@@ -23,7 +24,7 @@ use crate::histogram::{Histogram, Summary};
 use crate::image::{Image, ToImage};
 use crate::kinds::Metric;
 
-pub use self::checkpoint::{Burnpack, OptimizerBurnpack, Training, TrainingPack};
+pub use self::checkpoint::{Burnpack, OptimizerBurnpack, Training, TrainingPack, Weights};
 pub use self::train::LabbookLogger;
 
 /// A tensor of one element (a 0-d loss, a `[1]` accuracy). Any other element count, or a

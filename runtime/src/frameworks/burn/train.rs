@@ -171,7 +171,7 @@ impl MetricLogger for LabbookLogger {
         if batch {
             *count += 1;
         }
-        let keep_batch = step % self.every == 0;
+        let keep_batch = step.is_multiple_of(self.every);
         for (entry, value, last) in points {
             let Some(name) = self.names.get(&entry.metric_id).cloned() else {
                 continue;
