@@ -65,7 +65,7 @@ fn large_file(path: &Path, len: u64) {
     file.set_len(len).unwrap();
     for mib in 0..len >> 20 {
         file.seek(SeekFrom::Start(mib << 20)).unwrap();
-        write!(file, "labbook part marker {mib:>12}\n").unwrap();
+        writeln!(file, "labbook part marker {mib:>12}").unwrap();
     }
 }
 
