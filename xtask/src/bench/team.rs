@@ -124,18 +124,15 @@ fn concurrent(
     let experiment = "labbook-team-concurrent";
     let started = Instant::now();
     let children: Vec<_> = (0..RUNS)
-        .map(|i| {
-            labbook(
-                bench,
-                &scratch.join(format!("run-{i}")),
-                uri,
-                experiment,
-                None,
-            )
-            .env("LABBOOK_BENCH_POINTS", RUN_POINTS.to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start the mlflow_team bench: {e}"))
+        .map(|_| {
+            // One run store, so that each run gets an id of its own: in stores of their own
+            // all would be `1`, and two that start in the same millisecond would be one run
+            // to the server, which finds a run by that label and start time.
+            labbook(bench, &scratch.join("concurrent"), uri, experiment, None)
+                .env("LABBOOK_BENCH_POINTS", RUN_POINTS.to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start the mlflow_team bench: {e}"))
         })
         .collect::<Result<_, _>>()?;
     for child in children {
