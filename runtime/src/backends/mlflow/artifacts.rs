@@ -13,27 +13,16 @@ use reqwest::blocking::Body;
 use serde_json::{json, Value as Json};
 
 use super::client::Client;
+use super::destination::Destination;
 use super::engine::{Done, Engine};
-use super::multipart::{self, Parts};
+use super::multipart;
+use super::parts::Parts;
 use super::s3::Bucket;
 use super::state::{PartUpload, Stamp};
 use super::MlflowError;
 
 /// What MLflow answers when its artifact store takes no parts.
 const NO_PARTS: &str = "Multipart upload is not supported";
-
-/// Where the files of one run go.
-#[derive(Debug)]
-pub(super) enum Destination {
-    /// `<experiment>/<run>/artifacts` on the artifact proxy.
-    Proxied(String),
-    /// The run's folder in the object store.
-    Direct(Bucket),
-}
-
-/// The destination, found once per upload process: `None` inside when there is none.
-#[derive(Debug, Default)]
-pub(super) struct Artifacts(Option<Option<Arc<Destination>>>);
 
 impl Engine {
     /// Where the run's files go, or `None` (said once in `done`'s notes) when they stay in

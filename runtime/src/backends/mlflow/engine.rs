@@ -65,7 +65,7 @@ pub(crate) struct Engine {
     /// a scan for the points after it got (see [`Engine::progress_of`]).
     realigned: BTreeMap<String, (Progress, Progress)>,
     /// Where the run's files go, once known.
-    pub(super) artifacts: super::artifacts::Artifacts,
+    pub(super) artifacts: super::destination::Artifacts,
     done: Done,
     /// Metrics requests sent at once: up to `LABBOOK_MLFLOW_PARALLEL`, fewer while the
     /// server is busy.

@@ -33,11 +33,13 @@
 
 mod artifacts;
 mod client;
+mod destination;
 mod engine;
 mod error;
 mod local;
 mod multipart;
 mod parallel;
+mod parts;
 mod registry;
 mod s3;
 mod settings;

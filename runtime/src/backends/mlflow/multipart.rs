@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use super::engine::Engine;
+use super::parts::Parts;
 use super::state::{PartUpload, Stamp};
 use super::MlflowError;
 
@@ -24,19 +25,6 @@ pub(super) const PART_SIZE: u64 = 16 << 20;
 pub(super) const IN_FLIGHT: usize = 4;
 /// The most parts S3 takes in one upload; larger files get larger parts.
 const MAX_PARTS: u64 = 10_000;
-
-/// A store that takes a file in parts.
-pub(super) trait Parts: Sync {
-    /// Begins an upload of `count` parts: its id and, where the store hands them out, the
-    /// URL of each part.
-    fn create(&self, count: u32) -> Result<(String, Vec<String>), MlflowError>;
-    /// Sends part `number` (from 1); the ETag the store answered.
-    fn put(&self, upload: &PartUpload, number: u32, bytes: Vec<u8>) -> Result<String, MlflowError>;
-    /// Puts the confirmed parts together into the file.
-    fn complete(&self, upload: &PartUpload) -> Result<(), MlflowError>;
-    /// Drops an upload that will not be finished.
-    fn abort(&self, upload: &PartUpload) -> Result<(), MlflowError>;
-}
 
 /// The part size for a file of `len` bytes.
 pub(super) fn part_size(len: u64) -> u64 {

@@ -14,7 +14,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
 use tokio::runtime::Runtime;
 
-use super::multipart::Parts;
+use super::parts::Parts;
 use super::state::PartUpload;
 use super::MlflowError;
 
