@@ -160,7 +160,9 @@ def seaweed(state):
     ports = {name: free_port() for name in
              ("master", "volume", "filer", "s3", "master.grpc", "volume.grpc", "filer.grpc", "s3.grpc")}
     cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-           "-master.volumeSizeLimitMB=64", "-volume.max=200", "-filer", "-s3"]
+           "-master.volumeSizeLimitMB=64", "-volume.max=200", "-filer", "-s3",
+           # No Iceberg catalog or Lance namespace: they listen on fixed ports otherwise.
+           "-s3.port.iceberg=0", "-s3.port.lance=0"]
     cmd += [f"-{name.replace('.grpc', '.port.grpc') if 'grpc' in name else name + '.port'}={port}"
             for name, port in ports.items()]
     start("weed", cmd, state, env={**os.environ, **AWS})
