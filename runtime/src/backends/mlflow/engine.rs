@@ -69,7 +69,7 @@ pub(crate) struct Engine {
     done: Done,
     /// Metrics requests sent at once: up to `LABBOOK_MLFLOW_PARALLEL`, fewer while the
     /// server is busy.
-    pub(super) concurrency: super::parallel::Concurrency,
+    pub(super) concurrency: super::concurrency::Concurrency,
 }
 
 /// A metrics request being filled: the points and each stream's progress before and after.
@@ -114,7 +114,7 @@ impl Engine {
             realigned: BTreeMap::new(),
             artifacts: Default::default(),
             done: Done::default(),
-            concurrency: super::parallel::Concurrency::new(settings.parallel),
+            concurrency: super::concurrency::Concurrency::new(settings.parallel),
         })
     }
 

@@ -33,6 +33,7 @@
 
 mod artifacts;
 mod client;
+mod concurrency;
 mod destination;
 mod engine;
 mod error;

@@ -1,8 +1,9 @@
 //! Several `runs/log-batch` requests in flight at once, for servers with several workers.
 //!
 //! The engine fills batches of at most 1000 points, each stream's points in file (step)
-//! order, and sends up to [`Concurrency::now`] of them together as one window, split into
-//! waves so that a metric new to the server is opened by one request ([`schedule`]). A wave
+//! order, and sends up to
+//! [`Concurrency::now`](super::concurrency::Concurrency::now) of them together as one
+//! window, split into waves so that a metric new to the server is opened by one request ([`schedule`]). A wave
 //! is recorded in the state file before it is sent, like a single batch. When every
 //! request succeeds, every stream moves past the wave. When some fail, the streams move past
 //! the batches that succeeded before the first failure, and the rest is sent again later.
@@ -23,7 +24,6 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub(super) use self::schedule::Concurrency;
 use super::client::Client;
 use super::engine::{Batch, Done, Engine};
 use super::state::InFlight;
