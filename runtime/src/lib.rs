@@ -86,16 +86,16 @@ pub use crate::config::{config, Config, ConfigError};
 pub use crate::diagnostics::run_log_layer;
 pub use crate::early_stop::EarlyStop;
 pub use crate::error::{Error, Result};
+/// burn tensors, modules and optimizers as `#[log]` values, and a burn-train metric logger
+/// (feature `burn`).
+#[cfg(feature = "burn")]
+pub use crate::frameworks::burn;
 pub use crate::gate::Ranks;
 pub use crate::image::{Image, ToImage};
 pub use crate::name::{check as check_name, Name, MAX_NAME_LEN};
 pub use crate::problems::{Problem, Problems};
 pub use crate::record::{Record, Value};
 pub use crate::run::{run, Entered, Run};
-/// burn tensors, modules and optimizers as `#[log]` values, and a burn-train metric logger
-/// (feature `burn`).
-#[cfg(feature = "burn")]
-pub use crate::frameworks::burn;
 pub use crate::settings::Settings;
 pub use crate::store::meta::{Git, Info, RankInfo, RunTags, Status};
 

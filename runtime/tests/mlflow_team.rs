@@ -9,9 +9,9 @@
 
 #[path = "mlflow_team/artifacts.rs"]
 mod artifacts;
-mod support;
 #[path = "mlflow_team/registry.rs"]
 mod registry;
+mod support;
 #[path = "mlflow_team/throughput.rs"]
 mod throughput;
 
