@@ -1,17 +1,29 @@
 //! `labbook register` (`mlflow::register`) in both layouts: the newest checkpoint of a
-//! `team-run` registered twice makes one model version, read back with MLflow's client
+//! `team-registry` run registered twice makes one model version, read back with MLflow's client
 //! (`get_model_version`, `search_model_versions`), its file downloaded from the version's
 //! source: through the artifact proxy (`mlflow-artifacts:/…`) or from S3 (`s3://…`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use labbook::backends::mlflow;
+use labbook::{experiment, run};
 use serde_json::json;
 
-use super::{env, inputs, services, state, team_run, verify};
+use super::{env, services, state, verify};
 use crate::support::info;
 
-/// Registers the newest checkpoint of the `team-run` in `dir` twice on the server of
+/// A run with a metric and a checkpoint, in an experiment of its own: the layout tests
+/// count the runs of theirs.
+#[experiment(name = "team-registry")]
+fn registry_run() -> PathBuf {
+    #[log(metric, name = "eval/acc", step = 2999)]
+    0.5;
+    #[log(checkpoint, name = "model", step = 3)]
+    &vec![1, 2, 3];
+    run().dir().unwrap().to_owned()
+}
+
+/// Registers the newest checkpoint of the `team-registry` run in `dir` twice on the server of
 /// `layout`: one version, read back with MLflow's client, its file downloaded from its
 /// source. Returns the source.
 fn registered_once(layout: &str, dir: &Path) -> String {
@@ -36,7 +48,7 @@ fn registered_once(layout: &str, dir: &Path) -> String {
                 "run_id": run_id,
                 "source": first.version.source,
                 "tags": {
-                    "labbook.run": format!("team-run/{}", info(dir).id),
+                    "labbook.run": format!("team-registry/{}", info(dir).id),
                     "labbook.checkpoint": checkpoint,
                     "labbook.checkpoint.step": "3",
                     "metric.eval/acc": "0.5",
@@ -61,7 +73,7 @@ fn registered_once(layout: &str, dir: &Path) -> String {
 fn a_checkpoint_is_registered_once_through_the_artifact_proxy() {
     let uri = services().uri("proxied");
     let _env = env(&uri);
-    let dir = team_run(&inputs("registry-proxied"));
+    let dir = registry_run();
     let source = registered_once("proxied", &dir);
     assert!(source.starts_with("mlflow-artifacts:/"), "{source}");
 }
@@ -70,7 +82,7 @@ fn a_checkpoint_is_registered_once_through_the_artifact_proxy() {
 fn a_checkpoint_is_registered_once_from_the_object_store() {
     let uri = services().uri("direct");
     let _env = env(&uri);
-    let dir = team_run(&inputs("registry-direct"));
+    let dir = registry_run();
     let source = registered_once("direct", &dir);
     assert!(source.starts_with("s3://labbook/direct/"), "{source}");
 }
