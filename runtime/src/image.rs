@@ -145,6 +145,62 @@ impl<T: ToImage + ?Sized> ToImage for &T {
     }
 }
 
+/// How a tensor's dimensions lay out an image: `H×W` (grey), `H×W×C` or `C×H×W` with C = 1,
+/// 3 or 4 (a last axis of 1, 3 or 4 counts as channels first). Shared by every framework.
+#[cfg(any(feature = "dfdx", feature = "candle", feature = "burn"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) height: u32,
+    pub(crate) width: u32,
+    pub(crate) channels: u8,
+    /// `C×H×W` rather than `H×W×C`.
+    pub(crate) channels_first: bool,
+}
+
+#[cfg(any(feature = "dfdx", feature = "candle", feature = "burn"))]
+impl Layout {
+    /// The layout of `dims`, or a sentence saying which shapes are images.
+    pub(crate) fn of(dims: &[usize]) -> Result<Layout, String> {
+        let is_channels = |n: usize| matches!(n, 1 | 3 | 4);
+        let (height, width, channels, channels_first) = match *dims {
+            [h, w] => (h, w, 1, false),
+            [h, w, c] if is_channels(c) => (h, w, c, false),
+            [c, h, w] if is_channels(c) => (h, w, c, true),
+            [a, b, c] => {
+                return Err(format!(
+                    "a {a}×{b}×{c} tensor has no channel axis of 1, 3 or 4"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "an image tensor is H×W, H×W×C or C×H×W, not {dims:?}"
+                ))
+            }
+        };
+        let size = |n: usize| {
+            u32::try_from(n).map_err(|_| format!("an image side of {n} pixels is too large"))
+        };
+        Ok(Layout {
+            height: size(height)?,
+            width: size(width)?,
+            channels: channels as u8,
+            channels_first,
+        })
+    }
+}
+
+/// The values of an integer image tensor as pixels: each must be in `0..=255`.
+#[cfg(any(feature = "candle", feature = "burn"))]
+pub(crate) fn integer_pixels(values: Vec<f64>) -> Result<Vec<u8>, String> {
+    values
+        .into_iter()
+        .map(|v| {
+            u8::try_from(v as i64)
+                .map_err(|_| format!("an integer image tensor holds values in 0..=255, not {v}"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

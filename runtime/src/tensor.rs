@@ -13,7 +13,7 @@ use dfdx::tensor_ops::Device;
 
 use crate::checkpoint::{Checkpoint, Restore};
 use crate::histogram::{Histogram, Summary};
-use crate::image::{Image, ToImage};
+use crate::image::{Image, Layout, ToImage};
 use crate::kinds::Metric;
 
 /// A scalar tensor: a loss, an accuracy.
@@ -41,37 +41,13 @@ impl<S: Shape, E: Unit + Into<f64>, D: Storage<E>, T> Histogram for Tensor<S, E,
 impl<S: Shape, D: Storage<f32>, T> ToImage for Tensor<S, f32, D, T> {
     fn to_image(&self) -> Result<Image, String> {
         let dims: Vec<usize> = self.shape().concrete().into_iter().collect();
+        let layout = Layout::of(&dims)?;
         let values = self.as_vec();
-        let size = |n: usize| {
-            u32::try_from(n).map_err(|_| format!("an image side of {n} pixels is too large"))
-        };
-        match dims[..] {
-            [h, w] => Image::from_unit_floats(size(w)?, size(h)?, 1, &values),
-            [a, b, c] => match channel_layout([a, b, c]) {
-                Some((false, channels)) => {
-                    Image::from_unit_floats(size(b)?, size(a)?, channels as u8, &values)
-                }
-                Some((true, channels)) => {
-                    Image::from_chw_floats(channels as u8, size(b)?, size(c)?, &values)
-                }
-                None => Err(format!(
-                    "a {a}×{b}×{c} tensor has no channel axis of 1, 3 or 4"
-                )),
-            },
-            _ => Err(format!(
-                "an image tensor is H×W, H×W×C or C×H×W, not {dims:?}"
-            )),
+        if layout.channels_first {
+            Image::from_chw_floats(layout.channels, layout.height, layout.width, &values)
+        } else {
+            Image::from_unit_floats(layout.width, layout.height, layout.channels, &values)
         }
-    }
-}
-
-/// The channel count of a 3-d shape and whether it comes first (`C×H×W`).
-fn channel_layout(dims: [usize; 3]) -> Option<(bool, usize)> {
-    let is_channels = |n: usize| matches!(n, 1 | 3 | 4);
-    match dims {
-        [_, _, c] if is_channels(c) => Some((false, c)),
-        [c, _, _] if is_channels(c) => Some((true, c)),
-        _ => None,
     }
 }
 

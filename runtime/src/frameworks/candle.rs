@@ -11,7 +11,7 @@ use candle_nn::VarMap;
 
 use crate::checkpoint::{Checkpoint, Restore};
 use crate::histogram::{Histogram, Summary};
-use crate::image::{Image, ToImage};
+use crate::image::{integer_pixels, Image, Layout, ToImage};
 use crate::kinds::Metric;
 
 /// A tensor of one element (a 0-d loss, a `[1]` accuracy). Any other element count, or a
@@ -37,29 +37,17 @@ impl Histogram for Tensor {
 /// integers in `0..=255`.
 impl ToImage for Tensor {
     fn to_image(&self) -> Result<Image, String> {
-        let dims = self.dims();
-        let (height, width, channels, hwc) = match *dims {
-            [h, w] => (h, w, 1, self.clone()),
-            [a, b, c] => match channel_layout([a, b, c]) {
-                Some((false, channels)) => (a, b, channels, self.clone()),
-                Some((true, channels)) => (b, c, channels, self.permute((1, 2, 0)).map_err(text)?),
-                None => {
-                    return Err(format!(
-                        "a {a}×{b}×{c} tensor has no channel axis of 1, 3 or 4"
-                    ))
-                }
-            },
-            _ => {
-                return Err(format!(
-                    "an image tensor is H×W, H×W×C or C×H×W, not {dims:?}"
-                ))
-            }
+        let Layout {
+            height,
+            width,
+            channels,
+            channels_first,
+        } = Layout::of(self.dims())?;
+        let hwc = if channels_first {
+            self.permute((1, 2, 0)).map_err(text)?
+        } else {
+            self.clone()
         };
-        let size = |n: usize| {
-            u32::try_from(n).map_err(|_| format!("an image side of {n} pixels is too large"))
-        };
-        let (width, height) = (size(width)?, size(height)?);
-        let channels = channels as u8;
         if self.dtype().is_float() {
             let values = hwc
                 .flatten_all()
@@ -68,25 +56,7 @@ impl ToImage for Tensor {
                 .map_err(text)?;
             return Image::from_unit_floats(width, height, channels, &values);
         }
-        let pixels = host_values(&hwc)?
-            .into_iter()
-            .map(|v| {
-                u8::try_from(v as i64).map_err(|_| {
-                    format!("an integer image tensor holds values in 0..=255, not {v}")
-                })
-            })
-            .collect::<Result<Vec<u8>, String>>()?;
-        Image::new(width, height, channels, pixels)
-    }
-}
-
-/// The channel count of a 3-d shape and whether it comes first (`C×H×W`).
-fn channel_layout(dims: [usize; 3]) -> Option<(bool, usize)> {
-    let is_channels = |n: usize| matches!(n, 1 | 3 | 4);
-    match dims {
-        [_, _, c] if is_channels(c) => Some((false, c)),
-        [c, _, _] if is_channels(c) => Some((true, c)),
-        _ => None,
+        Image::new(width, height, channels, integer_pixels(host_values(&hwc)?)?)
     }
 }
 

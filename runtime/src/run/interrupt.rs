@@ -35,9 +35,10 @@ pub(super) fn install() {
     if !crate::settings::signals() {
         return;
     }
+    let defaults = disposition::Defaults::read();
     let free: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
         .into_iter()
-        .filter(|signal| !held.contains(signal) && disposition::is_default(*signal))
+        .filter(|signal| !held.contains(signal) && defaults.is_default(*signal))
         .collect();
     if free.is_empty() {
         return;
@@ -70,27 +71,36 @@ pub(super) fn install() {
 /// Whether a signal still has its default action in this process.
 #[cfg(unix)]
 mod disposition {
-    /// On Linux: neither ignored nor caught, by the masks in `/proc/self/status`.
-    #[cfg(target_os = "linux")]
-    pub(super) fn is_default(signal: i32) -> bool {
-        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-            return true;
-        };
-        let bit = 1u64 << (signal - 1);
-        let set = |field: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(field))
-                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-                .is_some_and(|mask| mask & bit != 0)
-        };
-        !set("SigIgn:") && !set("SigCgt:")
+    /// The signals that are ignored or caught, as bit masks (bit `n - 1` for signal `n`).
+    pub(super) struct Defaults {
+        taken: u64,
     }
 
-    /// Elsewhere the disposition cannot be read without `unsafe`: taken as default.
-    #[cfg(not(target_os = "linux"))]
-    pub(super) fn is_default(_signal: i32) -> bool {
-        true
+    impl Defaults {
+        /// On Linux: the `SigIgn:` and `SigCgt:` masks of `/proc/self/status`, read once.
+        /// Elsewhere the disposition cannot be read without `unsafe`: all count as default.
+        pub(super) fn read() -> Defaults {
+            let status = if cfg!(target_os = "linux") {
+                std::fs::read_to_string("/proc/self/status").unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let mask = |field: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(field))
+                    .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+                    .unwrap_or(0)
+            };
+            Defaults {
+                taken: mask("SigIgn:") | mask("SigCgt:"),
+            }
+        }
+
+        /// Whether `signal` is neither ignored nor caught.
+        pub(super) fn is_default(&self, signal: i32) -> bool {
+            self.taken & (1u64 << (signal - 1)) == 0
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use burn::tensor::kind::Basic;
 use burn::tensor::{DType, Tensor, TensorData};
 
 use crate::histogram::{Histogram, Summary};
-use crate::image::{Image, ToImage};
+use crate::image::{integer_pixels, Image, Layout, ToImage};
 use crate::kinds::Metric;
 
 pub use self::checkpoint::{Burnpack, OptimizerBurnpack, Training, TrainingPack, Weights};
@@ -50,48 +50,23 @@ impl<const D: usize, K: Basic> Histogram for Tensor<D, K> {
 /// integers in `0..=255`.
 impl<const D: usize, K: Basic> ToImage for Tensor<D, K> {
     fn to_image(&self) -> Result<Image, String> {
-        let dims = self.dims();
-        let (height, width, channels, chw) = match dims[..] {
-            [h, w] => (h, w, 1, false),
-            [a, b, c] => match channel_layout([a, b, c]) {
-                Some((false, channels)) => (a, b, channels, false),
-                Some((true, channels)) => (b, c, channels, true),
-                None => {
-                    return Err(format!(
-                        "a {a}×{b}×{c} tensor has no channel axis of 1, 3 or 4"
-                    ))
-                }
-            },
-            _ => {
-                return Err(format!(
-                    "an image tensor is H×W, H×W×C or C×H×W, not {dims:?}"
-                ))
-            }
-        };
-        let size = |n: usize| {
-            u32::try_from(n).map_err(|_| format!("an image side of {n} pixels is too large"))
-        };
-        let (width, height) = (size(width)?, size(height)?);
-        let channels = channels as u8;
+        let Layout {
+            height,
+            width,
+            channels,
+            channels_first,
+        } = Layout::of(&self.dims())?;
         let data = self.try_to_data().map_err(|e| e.to_string())?;
         if data.dtype().is_float() {
             let values = floats(data)?;
-            return if chw {
+            return if channels_first {
                 Image::from_chw_floats(channels, height, width, &values)
             } else {
                 Image::from_unit_floats(width, height, channels, &values)
             };
         }
-        let values = floats64(data)?;
-        let mut pixels = values
-            .into_iter()
-            .map(|v| {
-                u8::try_from(v as i64).map_err(|_| {
-                    format!("an integer image tensor holds values in 0..=255, not {v}")
-                })
-            })
-            .collect::<Result<Vec<u8>, String>>()?;
-        if chw {
+        let mut pixels = integer_pixels(floats64(data)?)?;
+        if channels_first {
             let plane = height as usize * width as usize;
             pixels = (0..plane)
                 .flat_map(|p| (0..channels as usize).map(move |c| (c, p)))
@@ -99,16 +74,6 @@ impl<const D: usize, K: Basic> ToImage for Tensor<D, K> {
                 .collect();
         }
         Image::new(width, height, channels, pixels)
-    }
-}
-
-/// The channel count of a 3-d shape and whether it comes first (`C×H×W`).
-fn channel_layout(dims: [usize; 3]) -> Option<(bool, usize)> {
-    let is_channels = |n: usize| matches!(n, 1 | 3 | 4);
-    match dims {
-        [_, _, c] if is_channels(c) => Some((false, c)),
-        [c, _, _] if is_channels(c) => Some((true, c)),
-        _ => None,
     }
 }
 
