@@ -33,6 +33,10 @@ use labbook::store::summary::Summary;
 
 static STORE: OnceLock<PathBuf> = OnceLock::new();
 
+/// The allocator the `labbook` command is built with, so that the listing is timed as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const METRICS: [&str; 10] = [
     "train/loss",
     "train/acc",

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An open folder.
 #[derive(Debug)]
@@ -98,6 +99,15 @@ impl Folder {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Where a walk of the store found a run: its experiment's folder, held open while the runs
+/// found in it are, and the run's folder name in it. Reading the run's files by that name
+/// spares the kernel a walk along the whole path, and a listing an open and a close a run.
+#[derive(Clone, Debug)]
+pub(crate) struct FoundIn {
+    pub folder: Arc<Folder>,
+    pub name: String,
 }
 
 #[cfg(test)]

@@ -75,11 +75,18 @@ impl RunDir {
         admit: impl FnOnce(&Info, State) -> bool,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<Option<Overview>> {
-        let folder = Folder::open(self.path()).map_err(|source| Error::NotARun {
-            path: self.path().to_owned(),
-            source,
-        })?;
-        let here = Path::new("");
+        // A run a walk found is read by its name in the experiment's folder it holds open.
+        let opened;
+        let (folder, here) = match self.found_in() {
+            Some(found) => (&*found.folder, Path::new(&found.name)),
+            None => {
+                opened = Folder::open(self.path()).map_err(|source| Error::NotARun {
+                    path: self.path().to_owned(),
+                    source,
+                })?;
+                (&opened, Path::new(""))
+            }
+        };
         let info = self.parse_info(folder.read(layout::info_file(here)))?;
         let state = self.state_of(&info);
         if !admit(&info, state) {
@@ -226,5 +233,29 @@ mod tests {
 
         let missing = RunDir::at(store.path().join("fit/2")).overview(|_, _| true, |_| true);
         assert!(matches!(missing, Err(Error::NotARun { .. })), "{missing:?}");
+    }
+
+    #[test]
+    fn a_run_the_walk_found_reads_as_the_same_run_named_by_its_path() {
+        let store = tempfile::tempdir().unwrap();
+        summarise(&finished(store.path()), 42.0);
+        let opened = super::super::Store::open(store.path()).unwrap();
+        let found = opened.runs().unwrap();
+        let by_path = opened.run("fit", 1).unwrap();
+        assert_eq!(
+            found,
+            std::slice::from_ref(&by_path),
+            "the same run, whoever found it"
+        );
+        let (walked, named) = (seen(&found[0]), seen(&by_path));
+        let as_json = |info: &Info| serde_json::to_value(info).unwrap();
+        assert_eq!(as_json(&walked.info), as_json(&named.info));
+        assert_eq!(walked.points, named.points);
+        assert_eq!(walked.config, named.config);
+
+        // Gone after the walk: the same error as for a path that holds no run.
+        fs::remove_dir_all(by_path.path()).unwrap();
+        let gone = found[0].overview(|_, _| true, |_| true);
+        assert!(matches!(gone, Err(Error::NotARun { .. })), "{gone:?}");
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
+use super::folder::FoundIn;
 use super::streams::{self, RunFile, StreamFile, StreamKind};
 use crate::error::{Error, Result};
 use crate::store::jsonl::Point;
@@ -57,10 +58,26 @@ use crate::store::meta::{Info, RankInfo, RunTags, Status};
 /// assert!(failed[0].info()?.error.unwrap().contains("diverged"));
 /// # Ok::<(), labbook::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub struct RunDir {
     path: PathBuf,
     label: String,
+    found_in: Option<FoundIn>,
+}
+
+/// A run is its path and label, however it was found.
+impl PartialEq for RunDir {
+    fn eq(&self, other: &RunDir) -> bool {
+        (&self.path, &self.label) == (&other.path, &other.label)
+    }
+}
+
+impl Eq for RunDir {}
+
+impl std::hash::Hash for RunDir {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.path, &self.label).hash(state);
+    }
 }
 
 /// Where a run is in its life, as a person wants to know it: [`Status`] from its info, with a
@@ -107,7 +124,25 @@ impl std::fmt::Display for State {
 
 impl RunDir {
     pub(super) fn new(path: PathBuf, label: String) -> RunDir {
-        RunDir { path, label }
+        RunDir {
+            path,
+            label,
+            found_in: None,
+        }
+    }
+
+    /// The run `name` of the experiment folder `folder` (at `path`), as a walk finds it.
+    pub(super) fn found(path: PathBuf, label: String, found_in: FoundIn) -> RunDir {
+        RunDir {
+            path,
+            label,
+            found_in: Some(found_in),
+        }
+    }
+
+    /// The experiment folder the run was found in, held open, and the run's name in it.
+    pub(super) fn found_in(&self) -> Option<&FoundIn> {
+        self.found_in.as_ref()
     }
 
     /// The run directory at `path`, labelled by the path, whether or not it holds a run: for
@@ -116,7 +151,7 @@ impl RunDir {
     pub fn at(path: impl Into<PathBuf>) -> RunDir {
         let path = path.into();
         let label = path.display().to_string();
-        RunDir { path, label }
+        RunDir::new(path, label)
     }
 
     /// The run directory.

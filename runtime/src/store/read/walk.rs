@@ -5,8 +5,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::folder::Folder;
+use super::folder::{Folder, FoundIn};
 use super::run::RunDir;
 use super::MAX_DEPTH;
 use crate::store::layout;
@@ -41,11 +42,19 @@ pub(super) fn collect(
             _ => {}
         }
     }
-    let are_runs = have_metadata(dir, &numbered);
+    let parent = Folder::open(dir).ok().map(Arc::new);
+    let are_runs = have_metadata(parent.as_deref(), &numbered);
     for ((id, name, path), is_run) in numbered.into_iter().zip(are_runs) {
         if is_run {
             let label = format!("{experiment}/{id}");
-            runs.push((experiment.to_owned(), id, RunDir::new(path, label)));
+            let run = match &parent {
+                Some(folder) => {
+                    let folder = Arc::clone(folder);
+                    RunDir::found(path, label, FoundIn { folder, name })
+                }
+                None => RunDir::new(path, label),
+            };
+            runs.push((experiment.to_owned(), id, run));
         } else if depth < MAX_DEPTH {
             collect(&path, &nested(experiment, name), depth + 1, runs);
         }
@@ -61,12 +70,11 @@ fn nested(experiment: &str, name: String) -> String {
     }
 }
 
-/// Whether each folder (in `dir`) holds a `metadata` folder, in order.
-fn have_metadata(dir: &Path, folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
-    let parent = Folder::open(dir).ok();
+/// Whether each folder (in `parent`, the folder at their paths' parent) holds a `metadata` folder, in order.
+fn have_metadata(parent: Option<&Folder>, folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
     let ask = |part: &[(u64, String, PathBuf)]| -> Vec<bool> {
         part.iter()
-            .map(|(_, name, path)| match &parent {
+            .map(|(_, name, path)| match parent {
                 Some(parent) => parent.is_dir(format!("{name}/{}", layout::METADATA)),
                 None => path.join(layout::METADATA).is_dir(),
             })
