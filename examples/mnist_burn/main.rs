@@ -5,7 +5,9 @@
 //! of predictions, a checkpoint of the model and Adam's state each epoch, and a summary.
 //! `--resume ID` continues a run from its last checkpoint. Run it with
 //! `cargo run --release --example mnist_burn --features burn` (`-- --help` lists the flags);
-//! without the MNIST files it trains on the labelled stand-in.
+//! without the MNIST files it trains on the labelled stand-in. On a GPU: `--features
+//! burn-wgpu` and `-- --device wgpu` (Vulkan, Metal or DirectX 12), or `--features burn-cuda`
+//! and `-- --device cuda` (NVIDIA, through CUDA's driver).
 
 #[path = "../mnist/data.rs"]
 mod data;
@@ -48,6 +50,21 @@ struct Hparams {
     /// Continue run ID of the `mnist_burn` experiment from its last checkpoint.
     #[arg(long, value_name = "ID")]
     resume: Option<u64>,
+    /// Where burn trains.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    device: Backend,
+}
+
+/// burn's backends this example trains on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    /// burn's pure-Rust CPU backend (SIMD kernels on every core).
+    Flex,
+    /// Any GPU, through Vulkan, Metal or DirectX 12 (build with `--features burn-wgpu`).
+    Wgpu,
+    /// An NVIDIA GPU, through CUDA's driver (build with `--features burn-cuda`).
+    Cuda,
 }
 
 fn main() -> ExitCode {
@@ -67,15 +84,32 @@ fn try_main() -> Result<()> {
     let mut hp = labbook::config(flags)?;
     hp.training.mirror = mirror;
     hp.training.check()?;
+    // Before the data: a build without the backend asked for says so at once.
+    device(hp.device)?;
     let data = hp.training.load()?;
     training::prepare_cpu(true);
     train(&hp, &data)?.print();
     Ok(())
 }
 
-/// burn's pure-Rust CPU device (`flex`, its SIMD kernels on every core), with autodiff.
-fn device() -> Device {
-    Device::flex().autodiff()
+/// The device `backend` names, with autodiff; an error that says which feature to build
+/// with when this build lacks it.
+fn device(backend: Backend) -> Result<Device> {
+    let device = match backend {
+        Backend::Flex => Device::flex(),
+        #[cfg(feature = "burn-wgpu")]
+        Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        #[cfg(feature = "burn-cuda")]
+        Backend::Cuda => Device::cuda(0),
+        #[allow(unreachable_patterns)]
+        missing => {
+            let name = format!("{missing:?}").to_lowercase();
+            anyhow::bail!(
+                "this build of mnist_burn cannot train on {name}: build it with `--features burn-{name}`"
+            )
+        }
+    };
+    Ok(device.autodiff())
 }
 
 #[experiment(name = "mnist_burn", resume = hp.resume)]
@@ -86,7 +120,7 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
     #[log(param, name = "data")]
     data.source.as_str();
 
-    let dev = device();
+    let dev = device(hp.device)?;
     let mut training = model::training(&dev, flags.seed);
     let loss = model::loss(&dev);
     let mut rng = StdRng::seed_from_u64(flags.seed);

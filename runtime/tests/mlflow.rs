@@ -1160,3 +1160,94 @@ fn tags_notes_and_the_group_reach_mlflow_and_an_edit_is_synced() {
                       "absent_tags": ["baseline", "mlflow.note.content"]});
     check(&server.uri(), spec, &[]);
 }
+
+/// The files of the run directory a mirror sends: everything under `artifacts/` and
+/// `checkpoints/` (not `last.*`) and the text and histogram streams.
+fn mirrored_files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut folders: Vec<PathBuf> = ["artifacts", "checkpoints", "text", "histograms"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                folders.push(path);
+            } else if !name.starts_with("last.")
+                && (relative.starts_with("artifacts/")
+                    || relative.starts_with("checkpoints/")
+                    || name.ends_with(".jsonl"))
+            {
+                files.push(relative);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn files_a_server_cannot_take_are_counted_in_the_runs_problems_with_what_to_change() {
+    // A server that neither proxies artifacts nor names an object store: labbook cannot
+    // write where it keeps them, so every file stays in the run directory only.
+    let state_dir = temp_dir("no-proxy");
+    let elsewhere = temp_dir("no-proxy-artifacts");
+    let server = Server::start(
+        &state_dir,
+        free_port(),
+        &[
+            "--no-serve-artifacts",
+            "--default-artifact-root",
+            elsewhere.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let inputs = temp_dir("no-proxy-inputs");
+    std::fs::write(inputs.join("notes.txt"), "lr sweep").unwrap();
+    let hp = Hparams {
+        lr: 0.01,
+        model: Model {
+            layers: vec![8],
+            activation: "relu".into(),
+        },
+        notes: "short".into(),
+        bad_key: 1,
+    };
+    let dir = {
+        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
+        mirrored(&hp, &inputs)
+    };
+    let info = info(&dir);
+    assert_eq!(info.status, labbook::Status::Complete);
+    let files = mirrored_files(&dir);
+    assert!(
+        files.len() >= 5,
+        "text, histogram, image, checkpoint, artifact: {files:?}"
+    );
+    let problem = &info.problems.backends["mlflow"];
+    // Two refused params (`phase` changed, `bad@key`), and every file.
+    assert_eq!(
+        problem.lost,
+        2 + files.len() as u64,
+        "{problem:?} {files:?}"
+    );
+    let log = std::fs::read_to_string(dir.join("logs/labbook.log")).unwrap();
+    let said = format!("{} file(s) are not on the MLflow server", files.len());
+    assert!(log.contains(&said), "{log}");
+    assert!(
+        log.contains(&format!(
+            "the MLflow server keeps artifacts at {}",
+            elsewhere.display()
+        )) && log.contains("start the server with --serve-artifacts"),
+        "{log}"
+    );
+    // Points still went: only the files are missing.
+    assert_eq!(confirmed_points(&dir), 2505);
+    drop(server);
+}

@@ -17,6 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+# MLflow's client reports usage to a server these machines cannot reach, and in the forked
+# clients of the ceiling row its session variable raced (`KeyError:
+# '_MLFLOW_TELEMETRY_SESSION_ID'`). labbook sends no telemetry; neither does its peer here.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 N = 100_000
 GATE_CALLS = 1_000_000
 EVERY = 100

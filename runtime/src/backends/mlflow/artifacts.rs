@@ -55,20 +55,13 @@ impl Engine {
                     uri
                 }
             };
-            if uri.starts_with("s3://") {
-                match Bucket::for_uri(&uri) {
-                    Ok(bucket) => Some(Destination::Direct(bucket)),
-                    Err(reason) => {
-                        done.notes
-                            .push(format!("{reason}; files stay in the local run"));
-                        None
-                    }
+            match Destination::for_artifact_uri(&uri) {
+                Ok(found) => Some(found),
+                Err(reason) => {
+                    done.notes
+                        .push(format!("{reason}; files stay in the local run"));
+                    None
                 }
-            } else {
-                done.notes.push(format!(
-                    "the MLflow server keeps artifacts at {uri}, which labbook cannot write to (start the server with --serve-artifacts, or with an s3:// artifact root); files stay in the local run"
-                ));
-                None
             }
         };
         let found = found.map(Arc::new);

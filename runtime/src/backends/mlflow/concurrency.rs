@@ -1,6 +1,16 @@
 //! How many `log-batch` requests are in flight, adapted to the server: a server whose
 //! database is busy (its connection pool runs out when many runs send at once) halves it,
 //! every window that lands whole adds one back, up to `LABBOOK_MLFLOW_PARALLEL`.
+//!
+//! A server says it is busy only when a request has waited 30 s for a database connection
+//! (SQLAlchemy's pool timeout, which MLflow answers with `BAD_REQUEST`), by when every run
+//! sending to it has piled up more. So a window that takes [`SLOW`] or longer counts as busy
+//! too: a `log-batch` of 1,000 points takes well under a second on a server with room.
+
+use std::time::Duration;
+
+/// A window that takes this long or longer is a server at its limit.
+pub(super) const SLOW: Duration = Duration::from_secs(5);
 
 /// How many requests go out together now: between 1 and the configured most.
 #[derive(Debug, Clone, Copy)]
@@ -21,13 +31,23 @@ impl Concurrency {
         self.now
     }
 
-    /// The server answered that it is busy: half as many at once.
-    pub fn busy(&mut self) {
+    /// How a window went (or one request): `busy` when the server said so, `whole` when
+    /// every request landed, `took` from the first request out to the last answer in.
+    pub fn window(&mut self, busy: bool, whole: bool, took: Duration) {
+        if busy || took >= SLOW {
+            self.busy();
+        } else if whole {
+            self.landed();
+        }
+    }
+
+    /// The server is busy: half as many at once.
+    fn busy(&mut self) {
         self.now = (self.now / 2).max(1);
     }
 
     /// A window landed whole: one more at once, up to the most.
-    pub fn landed(&mut self) {
+    fn landed(&mut self) {
         self.now = (self.now + 1).min(self.most);
     }
 }
@@ -51,5 +71,19 @@ mod tests {
         }
         assert_eq!(concurrency.now(), 8, "never more than the setting");
         assert_eq!(Concurrency::new(0).now(), 1);
+    }
+
+    #[test]
+    fn a_slow_window_counts_as_busy_and_a_window_with_a_failure_changes_nothing() {
+        let quick = Duration::from_millis(200);
+        let mut concurrency = Concurrency::new(8);
+        concurrency.window(false, true, SLOW);
+        assert_eq!(concurrency.now(), 4, "landed whole, but slowly");
+        concurrency.window(true, false, quick);
+        assert_eq!(concurrency.now(), 2, "said busy");
+        concurrency.window(false, false, quick);
+        assert_eq!(concurrency.now(), 2, "a failure that is not busy");
+        concurrency.window(false, true, quick);
+        assert_eq!(concurrency.now(), 3, "landed whole and quickly");
     }
 }

@@ -523,6 +523,24 @@ impl Engine {
     }
 }
 
+/// The run's files the server is not known to hold (new, or changed since their upload)
+/// and has not refused, by relative path: what a run that ended before they were sent
+/// leaves to `labbook sync`.
+pub(crate) fn unsent_files(dir: &std::path::Path, state: &SyncState) -> Vec<String> {
+    let Ok(run) = LocalRun::load(dir) else {
+        return Vec::new();
+    };
+    let (files, _) = run.files(true);
+    files
+        .into_iter()
+        .filter(|(relative, _, stamp)| {
+            state.artifacts.get(relative) != Some(stamp)
+                && !state.rejected.contains_key(&format!("{FILE} {relative}"))
+        })
+        .map(|(relative, ..)| relative)
+        .collect()
+}
+
 /// Where the upload of `stream` stands in `state`. When the file no longer holds the line
 /// the recorded progress ends with (a resume rolled the stream back and logged new points),
 /// the upload continues after the points up to the last step the server holds.

@@ -22,8 +22,11 @@
 //! The end of a run waits for the last upload at most 60 s, or 5 s when the run was
 //! interrupted (Ctrl-C allows 10 s in all); a server that takes the connection and never
 //! answers holds it up no longer. The points the server is not known to hold then are
-//! counted under `mlflow` in `info.json`'s `problems` (`labbook sync` sends them), as are
-//! the params, metrics and files it refused for good and the files left out (below).
+//! counted under `mlflow` in `info.json`'s `problems` (`labbook sync` sends them), and so
+//! are the files it does not hold yet, the params, metrics and files it refused for good,
+//! and the files left out (below). Files that have nowhere to go (a server that neither
+//! proxies artifacts nor names an object store labbook can write to) count too, with what
+//! to change on the server.
 //!
 //! Symbolic links inside a run directory are never followed and special files never read:
 //! they are left out of the upload, said once in the run's log and listed in
@@ -77,11 +80,12 @@ struct Mirror {
 }
 
 impl Mirror {
-    /// Counts, at the end of the run, the points the server is not known to hold and what
-    /// it refused for good (a metric's points, a param, a file).
+    /// Counts, at the end of the run, the points and files the server is not known to hold
+    /// and what it refused for good (a metric's points, a param, a file).
     fn count_unsent(&self, ended_in_time: bool, limit: std::time::Duration) {
         let state = SyncState::load(&self.dir, &self.tracking_uri);
         self.count_pending(&state, ended_in_time, limit);
+        self.count_unsent_files(&state, ended_in_time, limit);
         for (key, reason) in &state.rejected {
             let (kind, name) = key.split_once(' ').unwrap_or(("", key));
             let lost = engine::refused_records(&self.dir, kind, name);
@@ -105,14 +109,7 @@ impl Mirror {
         if unsent == 0 {
             return;
         }
-        let why = match (&state.last_error, ended_in_time) {
-            (_, false) => format!(
-                "the MLflow server did not finish the upload within {} s of the end of the run",
-                limit.as_secs()
-            ),
-            (Some(error), true) => error.clone(),
-            (None, true) => "the upload stopped early".to_owned(),
-        };
+        let why = why_unsent(state, ended_in_time, limit);
         self.problems.backend(
             "mlflow",
             unsent,
@@ -121,6 +118,50 @@ impl Mirror {
                 self.dir.display()
             ),
         );
+    }
+
+    /// Counts the files (artifacts, images, checkpoints, text and histogram streams) the
+    /// server is not known to hold: still uploading when the run's end stopped waiting, or
+    /// with nowhere to go on this server.
+    fn count_unsent_files(
+        &self,
+        state: &SyncState,
+        ended_in_time: bool,
+        limit: std::time::Duration,
+    ) {
+        let unsent = engine::unsent_files(&self.dir, state);
+        let Some(first) = unsent.first() else {
+            return;
+        };
+        let count = unsent.len();
+        let which = match count {
+            1 => format!("`{first}`"),
+            n => format!("`{first}` and {} more", n - 1),
+        };
+        let (why, then) = match destination::why_files_stay(state) {
+            Some(reason) => (reason, String::new()),
+            None => (
+                why_unsent(state, ended_in_time, limit),
+                format!(", send them with `labbook sync {}`", self.dir.display()),
+            ),
+        };
+        let said = format!(
+            "{count} file(s) are not on the MLflow server ({which}): {why}; they are in the run directory{then}"
+        );
+        tracing::warn!("{said}");
+        self.problems.backend("mlflow", count as u64, said);
+    }
+}
+
+/// Why what is still in the run directory did not reach the server by the run's end.
+fn why_unsent(state: &SyncState, ended_in_time: bool, limit: std::time::Duration) -> String {
+    match (&state.last_error, ended_in_time) {
+        (_, false) => format!(
+            "the MLflow server did not finish the upload within {} s of the end of the run",
+            limit.as_secs()
+        ),
+        (Some(error), true) => error.clone(),
+        (None, true) => "the upload stopped early".to_owned(),
     }
 }
 

@@ -132,12 +132,10 @@ impl Engine {
 
     /// Sends one batch's metrics, again after a pause while the server is busy.
     pub(super) fn log_batch(&mut self, batch: &Batch) -> Result<(), MlflowError> {
+        let started = Instant::now();
         let (result, busy) = log_batch(&self.client, self.run_id(), batch, self.patience());
-        if busy {
-            self.concurrency.busy();
-        } else if result.is_ok() {
-            self.concurrency.landed();
-        }
+        self.concurrency
+            .window(busy, result.is_ok(), started.elapsed());
         result
     }
 
@@ -164,13 +162,11 @@ impl Engine {
         self.check_deadline()?;
         self.state.in_flight = Some(covered(&wave));
         self.save()?;
+        let started = Instant::now();
         let (results, busy) = log_batches(&self.client, self.run_id(), &wave, self.patience());
         let landed = results.iter().take_while(|r| r.is_ok()).count();
-        if busy {
-            self.concurrency.busy();
-        } else if landed == wave.len() {
-            self.concurrency.landed();
-        }
+        self.concurrency
+            .window(busy, landed == wave.len(), started.elapsed());
         let rest = wave.split_off(landed);
         for batch in wave {
             for (relative, (_, _, after)) in batch.streams {
