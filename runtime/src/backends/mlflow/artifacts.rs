@@ -17,7 +17,6 @@ use super::destination::Destination;
 use super::engine::{Done, Engine};
 use super::multipart;
 use super::parts::Parts;
-use super::s3::Bucket;
 use super::state::{PartUpload, Stamp};
 use super::MlflowError;
 
