@@ -6,8 +6,7 @@
 //! `--resume ID` continues a run from its last checkpoint. Run it with
 //! `cargo run --release --example mnist_burn --features burn` (`-- --help` lists the flags);
 //! without the MNIST files it trains on the labelled stand-in. On a GPU: `--features
-//! burn-wgpu` and `-- --device wgpu` (Vulkan, Metal or DirectX 12), or `--features burn-cuda`
-//! and `-- --device cuda` (NVIDIA, through CUDA's driver).
+//! burn-wgpu` and `-- --device wgpu` (through Vulkan, Metal or DirectX 12).
 
 #[path = "../mnist/data.rs"]
 mod data;
@@ -63,8 +62,6 @@ enum Backend {
     Flex,
     /// Any GPU, through Vulkan, Metal or DirectX 12 (build with `--features burn-wgpu`).
     Wgpu,
-    /// An NVIDIA GPU, through CUDA's driver (build with `--features burn-cuda`).
-    Cuda,
 }
 
 fn main() -> ExitCode {
@@ -99,8 +96,6 @@ fn device(backend: Backend) -> Result<Device> {
         Backend::Flex => Device::flex(),
         #[cfg(feature = "burn-wgpu")]
         Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-        #[cfg(feature = "burn-cuda")]
-        Backend::Cuda => Device::cuda(0),
         #[allow(unreachable_patterns)]
         missing => {
             let name = format!("{missing:?}").to_lowercase();

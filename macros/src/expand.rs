@@ -360,7 +360,7 @@ fn site(site: &Site, target: Target, context: &Context) -> Vec<Stmt> {
             let fire = quote_spanned! {binding.span()=>
                 #record(#run, #extra, &#binding);
             };
-            (Some(statement), fire)
+            (Some(*statement), fire)
         }
         Target::Expr(expr) => {
             // Borrowed, not bound: `#[log(text)] hp.name;` must not move out of `hp`, and

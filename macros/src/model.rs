@@ -135,8 +135,12 @@ pub enum Mode {
 /// The statement a site sits on, with the `#[log]` attribute stripped.
 pub enum Target {
     /// `let name = value;`: the statement stays as written, then the bound value is logged
-    /// and the binding stays usable.
-    Let { binding: Ident, statement: Stmt },
+    /// and the binding stays usable. Boxed: a `syn::Stmt` is several times the size of the
+    /// other variant.
+    Let {
+        binding: Ident,
+        statement: Box<Stmt>,
+    },
     /// `value;`: evaluated only when the site fires.
     Expr(Expr),
 }

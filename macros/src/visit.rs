@@ -207,7 +207,7 @@ fn target(stmt: &Stmt, errors: &mut Errors) -> Option<(Target, Option<(String, S
             (
                 Target::Let {
                     binding: ident.clone(),
-                    statement: stmt.clone(),
+                    statement: Box::new(stmt.clone()),
                 },
                 Some((ident.unraw().to_string(), ident.span())),
             )

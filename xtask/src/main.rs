@@ -330,10 +330,10 @@ const LINT: &[Step] = &[
     ),
     // One cargo call for every backend, both frameworks and their examples: calls with other
     // feature sets would resolve the crates they share differently and build burn and candle
-    // again. It is also the compile check of the burn example's GPU backends, which build
-    // without a GPU, a driver or CUDA's toolkit.
+    // again. It is also the compile check of the burn example's GPU backend (wgpu), which
+    // builds without a GPU or a driver.
     step(
-        "clippy on every backend, both frameworks (burn with its wgpu and CUDA backends), their tests and the framework examples",
+        "clippy on every backend, both frameworks (burn with its wgpu backend), their tests and the framework examples",
         &[
             "clippy",
             "-p",
@@ -341,7 +341,7 @@ const LINT: &[Step] = &[
             "-p",
             "labbook-examples",
             "--features",
-            "labbook/mlflow,labbook/tensorboard,labbook/wandb,labbook/prov,labbook/nvml,labbook-examples/burn,labbook-examples/burn-wgpu,labbook-examples/burn-cuda,labbook-examples/candle",
+            "labbook/mlflow,labbook/tensorboard,labbook/wandb,labbook/prov,labbook/nvml,labbook-examples/burn,labbook-examples/burn-wgpu,labbook-examples/candle",
             "--all-targets",
             "--",
             "-D",
