@@ -307,6 +307,24 @@ fn mirrored(#[config] hp: &Hparams, inputs: &Path) -> PathBuf {
     dir
 }
 
+/// [`mirrored`] to the server at `uri`, with a folder of inputs (`inputs`, a test's own) and
+/// the param `notes`.
+fn mirrored_to(uri: &str, inputs: &str, notes: String) -> PathBuf {
+    let inputs = temp_dir(inputs);
+    std::fs::write(inputs.join("notes.txt"), "lr sweep").unwrap();
+    let hp = Hparams {
+        lr: 0.01,
+        model: Model {
+            layers: vec![64, 32],
+            activation: "relu".into(),
+        },
+        notes,
+        bad_key: 1,
+    };
+    let _env = env(&[("MLFLOW_TRACKING_URI", uri)]);
+    mirrored(&hp, &inputs)
+}
+
 #[experiment(name = "mlflow-restart")]
 fn restarted(server: &mut Option<Server>, state_dir: &Path, port: u16) -> PathBuf {
     let dir = run().dir().unwrap().to_owned();
@@ -499,21 +517,7 @@ fn the_backend_is_registered_and_stays_off_without_a_tracking_uri() {
 #[test]
 fn a_run_is_mirrored_to_the_server_while_it_trains() {
     let server = shared();
-    let inputs = temp_dir("inputs");
-    std::fs::write(inputs.join("notes.txt"), "lr sweep").unwrap();
-    let hp = Hparams {
-        lr: 0.01,
-        model: Model {
-            layers: vec![64, 32],
-            activation: "relu".into(),
-        },
-        notes: "n".repeat(7000),
-        bad_key: 1,
-    };
-    let dir = {
-        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
-        mirrored(&hp, &inputs)
-    };
+    let dir = mirrored_to(&server.uri(), "inputs", "n".repeat(7000));
     let info = info(&dir);
     assert_eq!(info.status, labbook::Status::Complete);
     assert!(info.backends.contains(&"mlflow".to_string()));
@@ -672,11 +676,21 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
     );
     assert_eq!(info(&dir).status, labbook::Status::Complete);
     assert_eq!(points(&dir, "train/loss").len(), 1500);
+    // Every point and the one input file, each said with what to do.
     let problem = &info(&dir).problems.backends["mlflow"];
-    assert_eq!(problem.lost, 1500, "{problem:?}");
+    assert_eq!(problem.lost, 1501, "{problem:?}");
     assert!(
         problem.error.contains("cannot reach") && problem.error.contains("labbook sync"),
         "{problem:?}"
+    );
+    let log = std::fs::read_to_string(dir.join("logs/labbook.log")).unwrap();
+    let file = log
+        .lines()
+        .find(|l| l.contains("1 file(s) are not on the MLflow server"))
+        .unwrap_or_else(|| panic!("the unsent file is said: {log}"));
+    assert!(
+        file.contains("data.csv") && file.contains("cannot reach") && file.contains("labbook sync"),
+        "{file}"
     );
     let before = state(&dir);
     assert_eq!(before["synced"], false, "{before:#}");
@@ -1208,21 +1222,7 @@ fn files_a_server_cannot_take_are_counted_in_the_runs_problems_with_what_to_chan
         ],
         &[],
     );
-    let inputs = temp_dir("no-proxy-inputs");
-    std::fs::write(inputs.join("notes.txt"), "lr sweep").unwrap();
-    let hp = Hparams {
-        lr: 0.01,
-        model: Model {
-            layers: vec![8],
-            activation: "relu".into(),
-        },
-        notes: "short".into(),
-        bad_key: 1,
-    };
-    let dir = {
-        let _env = env(&[("MLFLOW_TRACKING_URI", &server.uri())]);
-        mirrored(&hp, &inputs)
-    };
+    let dir = mirrored_to(&server.uri(), "no-proxy-inputs", "short".into());
     let info = info(&dir);
     assert_eq!(info.status, labbook::Status::Complete);
     let files = mirrored_files(&dir);
