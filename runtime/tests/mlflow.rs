@@ -676,9 +676,9 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
     );
     assert_eq!(info(&dir).status, labbook::Status::Complete);
     assert_eq!(points(&dir, "train/loss").len(), 1500);
-    // Every point and the one input file, each said with what to do.
+    // Every point, the one param and the one input file, each said with what to do.
     let problem = &info(&dir).problems.backends["mlflow"];
-    assert_eq!(problem.lost, 1501, "{problem:?}");
+    assert_eq!(problem.lost, 1502, "{problem:?}");
     assert!(
         problem.error.contains("cannot reach") && problem.error.contains("labbook sync"),
         "{problem:?}"
@@ -691,6 +691,10 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
     assert!(
         file.contains("data.csv") && file.contains("cannot reach") && file.contains("labbook sync"),
         "{file}"
+    );
+    assert!(
+        log.contains("1 param(s) were not sent (`optimizer`): cannot reach"),
+        "{log}"
     );
     let before = state(&dir);
     assert_eq!(before["synced"], false, "{before:#}");

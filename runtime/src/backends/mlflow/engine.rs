@@ -523,6 +523,22 @@ impl Engine {
     }
 }
 
+/// The run's params (its config's keys and its `param` sites) the server is not known to
+/// hold and has not refused, by key.
+pub(crate) fn unsent_params(dir: &std::path::Path, state: &SyncState) -> Vec<String> {
+    let Ok(run) = LocalRun::load(dir) else {
+        return Vec::new();
+    };
+    let (params, _) = run.params();
+    params
+        .into_keys()
+        .filter(|key| {
+            !state.params.contains_key(key)
+                && !state.rejected.contains_key(&format!("{PARAM} {key}"))
+        })
+        .collect()
+}
+
 /// The run's files the server is not known to hold (new, or changed since their upload)
 /// and has not refused, by relative path: what a run that ended before they were sent
 /// leaves to `labbook sync`.

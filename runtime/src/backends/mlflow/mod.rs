@@ -23,7 +23,7 @@
 //! interrupted (Ctrl-C allows 10 s in all); a server that takes the connection and never
 //! answers holds it up no longer. The points the server is not known to hold then are
 //! counted under `mlflow` in `info.json`'s `problems` (`labbook sync` sends them), and so
-//! are the files it does not hold yet, the params, metrics and files it refused for good,
+//! are the params and files it does not hold yet, the params, metrics and files it refused for good,
 //! and the files left out (below). Files that have nowhere to go (a server that neither
 //! proxies artifacts nor names an object store labbook can write to) count too, with what
 //! to change on the server.
@@ -80,11 +80,12 @@ struct Mirror {
 }
 
 impl Mirror {
-    /// Counts, at the end of the run, the points and files the server is not known to hold
-    /// and what it refused for good (a metric's points, a param, a file).
+    /// Counts, at the end of the run, the points, params and files the server is not known
+    /// to hold and what it refused for good (a metric's points, a param, a file).
     fn count_unsent(&self, ended_in_time: bool, limit: std::time::Duration) {
         let state = SyncState::load(&self.dir, &self.tracking_uri);
         self.count_pending(&state, ended_in_time, limit);
+        self.count_unsent_params(&state, ended_in_time, limit);
         self.count_unsent_files(&state, ended_in_time, limit);
         for (key, reason) in &state.rejected {
             let (kind, name) = key.split_once(' ').unwrap_or(("", key));
@@ -118,6 +119,31 @@ impl Mirror {
                 self.dir.display()
             ),
         );
+    }
+
+    /// Counts the params the server is not known to hold.
+    fn count_unsent_params(
+        &self,
+        state: &SyncState,
+        ended_in_time: bool,
+        limit: std::time::Duration,
+    ) {
+        let unsent = engine::unsent_params(&self.dir, state);
+        let Some(first) = unsent.first() else {
+            return;
+        };
+        let count = unsent.len();
+        let which = match count {
+            1 => format!("`{first}`"),
+            n => format!("`{first}` and {} more", n - 1),
+        };
+        let said = format!(
+            "{count} param(s) were not sent ({which}): {}; they are in the run directory, send them with `labbook sync {}`",
+            why_unsent(state, ended_in_time, limit),
+            self.dir.display()
+        );
+        tracing::warn!("{said}");
+        self.problems.backend("mlflow", count as u64, said);
     }
 
     /// Counts the files (artifacts, images, checkpoints, text and histogram streams) the
