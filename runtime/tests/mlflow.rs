@@ -693,7 +693,7 @@ fn a_run_made_while_the_server_is_down_is_synced_later_exactly_once() {
         "{file}"
     );
     assert!(
-        log.contains("1 param(s) were not sent (`optimizer`): cannot reach"),
+        log.contains("1 param(s) are not on the MLflow server (`optimizer`): cannot reach"),
         "{log}"
     );
     let before = state(&dir);

@@ -129,21 +129,8 @@ impl Mirror {
         limit: std::time::Duration,
     ) {
         let unsent = engine::unsent_params(&self.dir, state);
-        let Some(first) = unsent.first() else {
-            return;
-        };
-        let count = unsent.len();
-        let which = match count {
-            1 => format!("`{first}`"),
-            n => format!("`{first}` and {} more", n - 1),
-        };
-        let said = format!(
-            "{count} param(s) were not sent ({which}): {}; they are in the run directory, send them with `labbook sync {}`",
-            why_unsent(state, ended_in_time, limit),
-            self.dir.display()
-        );
-        tracing::warn!("{said}");
-        self.problems.backend("mlflow", count as u64, said);
+        let why = why_unsent(state, ended_in_time, limit);
+        self.count_missing("param(s)", &unsent, &why, &self.sync_hint());
     }
 
     /// Counts the files (artifacts, images, checkpoints, text and histogram streams) the
@@ -156,6 +143,23 @@ impl Mirror {
         limit: std::time::Duration,
     ) {
         let unsent = engine::unsent_files(&self.dir, state);
+        match destination::why_files_stay(state) {
+            Some(reason) => self.count_missing("file(s)", &unsent, &reason, ""),
+            None => {
+                let why = why_unsent(state, ended_in_time, limit);
+                self.count_missing("file(s)", &unsent, &why, &self.sync_hint());
+            }
+        }
+    }
+
+    /// `, send them with labbook sync DIR`.
+    fn sync_hint(&self) -> String {
+        format!(", send them with `labbook sync {}`", self.dir.display())
+    }
+
+    /// Counts `unsent` (the keys or paths of `what`) in the run's problems and says which,
+    /// `why`, and `then` what to do, in the run's log.
+    fn count_missing(&self, what: &str, unsent: &[String], why: &str, then: &str) {
         let Some(first) = unsent.first() else {
             return;
         };
@@ -164,15 +168,8 @@ impl Mirror {
             1 => format!("`{first}`"),
             n => format!("`{first}` and {} more", n - 1),
         };
-        let (why, then) = match destination::why_files_stay(state) {
-            Some(reason) => (reason, String::new()),
-            None => (
-                why_unsent(state, ended_in_time, limit),
-                format!(", send them with `labbook sync {}`", self.dir.display()),
-            ),
-        };
         let said = format!(
-            "{count} file(s) are not on the MLflow server ({which}): {why}; they are in the run directory{then}"
+            "{count} {what} are not on the MLflow server ({which}): {why}; they are in the run directory{then}"
         );
         tracing::warn!("{said}");
         self.problems.backend("mlflow", count as u64, said);
