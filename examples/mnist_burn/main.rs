@@ -82,10 +82,10 @@ fn try_main() -> Result<()> {
     hp.training.mirror = mirror;
     hp.training.check()?;
     // Before the data: a build without the backend asked for says so at once.
-    device(hp.device)?;
+    let dev = device(hp.device)?;
     let data = hp.training.load()?;
     training::prepare_cpu(true);
-    train(&hp, &data)?.print();
+    train(&hp, &data, &dev)?.print();
     Ok(())
 }
 
@@ -108,16 +108,15 @@ fn device(backend: Backend) -> Result<Device> {
 }
 
 #[experiment(name = "mnist_burn", resume = hp.resume)]
-fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
+fn train(#[config] hp: &Hparams, data: &Dataset, dev: &Device) -> Result<Report> {
     let flags = &hp.training;
     #[log(param)]
     let lr = flags.lr;
     #[log(param, name = "data")]
     data.source.as_str();
 
-    let dev = device(hp.device)?;
-    let mut training = model::training(&dev, flags.seed);
-    let loss = model::loss(&dev);
+    let mut training = model::training(dev, flags.seed);
+    let loss = model::loss(dev);
     let mut rng = StdRng::seed_from_u64(flags.seed);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     // A resumed run continues after the epoch of its last checkpoint, with the shuffles
@@ -147,12 +146,12 @@ fn train(#[config] hp: &Hparams, data: &Dataset) -> Result<Report> {
             let step_lr = model::learning_rate(lr, steps, total_steps);
             // A burn tensor: read back to the host only on the steps it is recorded.
             #[log(metric, every = 10)]
-            let train_loss = model::step(&dev, &mut training, &loss, &data.train, batch, step_lr);
+            let train_loss = model::step(dev, &mut training, &loss, &data.train, batch, step_lr);
             steps += 1;
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
         train_seconds += seconds;
-        let result = model::evaluate(&dev, &training.model, &data.test);
+        let result = model::evaluate(dev, &training.model, &data.test);
         // The epoch's metrics share `train_loss`'s x axis, the global step.
         #[log(metric, step = steps)]
         let test_loss = result.loss;

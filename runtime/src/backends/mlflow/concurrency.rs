@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 /// A window that takes this long or longer is a server at its limit.
-pub(super) const SLOW: Duration = Duration::from_secs(5);
+const SLOW: Duration = Duration::from_secs(5);
 
 /// How many requests go out together now: between 1 and the configured most.
 #[derive(Debug, Clone, Copy)]

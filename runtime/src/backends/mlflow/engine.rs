@@ -345,7 +345,7 @@ impl Engine {
     }
 
     pub(super) fn is_rejected(&self, kind: &str, key: &str) -> bool {
-        self.state.rejected.contains_key(&format!("{kind} {key}"))
+        self.state.is_rejected(kind, key)
     }
 
     fn metrics(&mut self, done: &mut Done) -> Result<(), MlflowError> {
@@ -525,33 +525,23 @@ impl Engine {
 
 /// The run's params (its config's keys and its `param` sites) the server is not known to
 /// hold and has not refused, by key.
-pub(crate) fn unsent_params(dir: &std::path::Path, state: &SyncState) -> Vec<String> {
-    let Ok(run) = LocalRun::load(dir) else {
-        return Vec::new();
-    };
+pub(crate) fn unsent_params(run: &LocalRun, state: &SyncState) -> Vec<String> {
     let (params, _) = run.params();
     params
         .into_keys()
-        .filter(|key| {
-            !state.params.contains_key(key)
-                && !state.rejected.contains_key(&format!("{PARAM} {key}"))
-        })
+        .filter(|key| !state.params.contains_key(key) && !state.is_rejected(PARAM, key))
         .collect()
 }
 
 /// The run's files the server is not known to hold (new, or changed since their upload)
 /// and has not refused, by relative path: what a run that ended before they were sent
 /// leaves to `labbook sync`.
-pub(crate) fn unsent_files(dir: &std::path::Path, state: &SyncState) -> Vec<String> {
-    let Ok(run) = LocalRun::load(dir) else {
-        return Vec::new();
-    };
+pub(crate) fn unsent_files(run: &LocalRun, state: &SyncState) -> Vec<String> {
     let (files, _) = run.files(true);
     files
         .into_iter()
         .filter(|(relative, _, stamp)| {
-            state.artifacts.get(relative) != Some(stamp)
-                && !state.rejected.contains_key(&format!("{FILE} {relative}"))
+            state.artifacts.get(relative) != Some(stamp) && !state.is_rejected(FILE, relative)
         })
         .map(|(relative, ..)| relative)
         .collect()
@@ -576,11 +566,7 @@ pub(crate) fn progress(state: &SyncState, stream: &StreamFile) -> std::io::Resul
 pub(crate) fn unsent_points(dir: &std::path::Path, state: &SyncState) -> u64 {
     local::streams(dir)
         .iter()
-        .filter(|stream| {
-            !state
-                .rejected
-                .contains_key(&format!("{METRIC} {}", stream.key))
-        })
+        .filter(|stream| !state.is_rejected(METRIC, &stream.key))
         .map(|stream| {
             progress(state, stream)
                 .and_then(|at| local::lines_after(&stream.path, &at))

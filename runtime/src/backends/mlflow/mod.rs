@@ -23,10 +23,10 @@
 //! interrupted (Ctrl-C allows 10 s in all); a server that takes the connection and never
 //! answers holds it up no longer. The points the server is not known to hold then are
 //! counted under `mlflow` in `info.json`'s `problems` (`labbook sync` sends them), and so
-//! are the params and files it does not hold yet, the params, metrics and files it refused for good,
-//! and the files left out (below). Files that have nowhere to go (a server that neither
-//! proxies artifacts nor names an object store labbook can write to) count too, with what
-//! to change on the server.
+//! are the params and files it does not hold yet, what it refused for good (params,
+//! metrics, files) and the files left out (below). Files that have nowhere to go (a server
+//! that neither proxies artifacts nor names an object store labbook can write to) count
+//! too, with what to change on the server.
 //!
 //! Symbolic links inside a run directory are never followed and special files never read:
 //! they are left out of the upload, said once in the run's log and listed in
@@ -84,9 +84,18 @@ impl Mirror {
     /// to hold and what it refused for good (a metric's points, a param, a file).
     fn count_unsent(&self, ended_in_time: bool, limit: std::time::Duration) {
         let state = SyncState::load(&self.dir, &self.tracking_uri);
-        self.count_pending(&state, ended_in_time, limit);
-        self.count_unsent_params(&state, ended_in_time, limit);
-        self.count_unsent_files(&state, ended_in_time, limit);
+        let why = why_unsent(&state, ended_in_time, limit);
+        self.count_pending(&state, &why);
+        if let Ok(run) = LocalRun::load(&self.dir) {
+            let params = engine::unsent_params(&run, &state);
+            self.count_missing("param(s)", &params, &why, &self.sync_hint());
+            // Files with nowhere to go on this server: what to change there, not a sync.
+            let files = engine::unsent_files(&run, &state);
+            match destination::why_files_stay(&state) {
+                Some(reason) => self.count_missing("file(s)", &files, &reason, ""),
+                None => self.count_missing("file(s)", &files, &why, &self.sync_hint()),
+            }
+        }
         for (key, reason) in &state.rejected {
             let (kind, name) = key.split_once(' ').unwrap_or(("", key));
             let lost = engine::refused_records(&self.dir, kind, name);
@@ -105,12 +114,11 @@ impl Mirror {
         }
     }
 
-    fn count_pending(&self, state: &SyncState, ended_in_time: bool, limit: std::time::Duration) {
+    fn count_pending(&self, state: &SyncState, why: &str) {
         let unsent = engine::unsent_points(&self.dir, state);
         if unsent == 0 {
             return;
         }
-        let why = why_unsent(state, ended_in_time, limit);
         self.problems.backend(
             "mlflow",
             unsent,
@@ -119,37 +127,6 @@ impl Mirror {
                 self.dir.display()
             ),
         );
-    }
-
-    /// Counts the params the server is not known to hold.
-    fn count_unsent_params(
-        &self,
-        state: &SyncState,
-        ended_in_time: bool,
-        limit: std::time::Duration,
-    ) {
-        let unsent = engine::unsent_params(&self.dir, state);
-        let why = why_unsent(state, ended_in_time, limit);
-        self.count_missing("param(s)", &unsent, &why, &self.sync_hint());
-    }
-
-    /// Counts the files (artifacts, images, checkpoints, text and histogram streams) the
-    /// server is not known to hold: still uploading when the run's end stopped waiting, or
-    /// with nowhere to go on this server.
-    fn count_unsent_files(
-        &self,
-        state: &SyncState,
-        ended_in_time: bool,
-        limit: std::time::Duration,
-    ) {
-        let unsent = engine::unsent_files(&self.dir, state);
-        match destination::why_files_stay(state) {
-            Some(reason) => self.count_missing("file(s)", &unsent, &reason, ""),
-            None => {
-                let why = why_unsent(state, ended_in_time, limit);
-                self.count_missing("file(s)", &unsent, &why, &self.sync_hint());
-            }
-        }
     }
 
     /// `, send them with labbook sync DIR`.

@@ -151,6 +151,11 @@ pub struct Stamp {
 }
 
 impl SyncState {
+    /// Whether the server refused the `kind` (`param`, `metric`, `file`) `key` for good.
+    pub(crate) fn is_rejected(&self, kind: &str, key: &str) -> bool {
+        self.rejected.contains_key(&format!("{kind} {key}"))
+    }
+
     /// Where a run directory keeps its upload state.
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(layout::METADATA).join(FILE)

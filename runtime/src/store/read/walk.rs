@@ -70,7 +70,8 @@ fn nested(experiment: &str, name: String) -> String {
     }
 }
 
-/// Whether each folder (in `parent`, the folder at their paths' parent) holds a `metadata` folder, in order.
+/// Whether each folder (in `parent`, the folder their paths are in) holds a `metadata`
+/// folder, in order.
 fn have_metadata(parent: Option<&Folder>, folders: &[(u64, String, PathBuf)]) -> Vec<bool> {
     let ask = |part: &[(u64, String, PathBuf)]| -> Vec<bool> {
         part.iter()
